@@ -1,0 +1,47 @@
+"""People's timezones: asked of Slack once, then remembered for a week."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.recurrence import is_known_timezone
+from storage.base import Workspace
+from storage.people import Person, find_person
+
+REFRESH_AFTER = timedelta(days=7)
+DEFAULT_TIMEZONE = "UTC"
+
+TimezoneFetcher = Callable[[str], str | None]
+
+
+def timezone_of(
+    session: Session,
+    workspace: Workspace,
+    user_id: str,
+    fetch: TimezoneFetcher,
+    now: datetime,
+) -> str:
+    """Return the person's IANA timezone, from the cache or, when stale, from Slack."""
+    person = find_person(session, workspace, user_id)
+    if person is not None and now - person.fetched_at < REFRESH_AFTER:
+        return person.timezone
+    fetched = fetch(user_id)
+    if fetched is None or not is_known_timezone(fetched):
+        return person.timezone if person is not None else DEFAULT_TIMEZONE
+    if person is None:
+        person = Person(
+            enterprise_id=workspace.enterprise_id,
+            team_id=workspace.team_id,
+            user_id=user_id,
+            timezone=fetched,
+            fetched_at=now,
+        )
+    person.timezone, person.fetched_at = fetched, now
+    try:
+        with session.begin_nested():
+            session.add(person)
+    except IntegrityError:
+        pass  # a concurrent request cached the same person a moment ago
+    return fetched

@@ -1,0 +1,36 @@
+"""What every listener and job needs: settings, the database, the clock, the Home tab's parts."""
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.settings import Settings
+from storage.base import Workspace
+from storage.db import session_scope
+
+HomeSection = Callable[["Services", Workspace, str], Sequence[Any]]
+
+
+@dataclass
+class Services:
+    """Shared by every listener and job of one focusbot."""
+
+    settings: Settings
+    engine: Engine
+    clock: Callable[[], datetime]
+    home_sections: list[HomeSection] = field(default_factory=list)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Open a session that commits on success and rolls back on failure."""
+        with session_scope(self.engine) as session:
+            yield session
+
+    def now(self) -> datetime:
+        """Return the current time, aware, in UTC."""
+        return self.clock()

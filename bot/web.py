@@ -1,0 +1,64 @@
+"""Serve Slack's requests over HTTP: `POST /slack/events` and `GET /healthz`, under waitress."""
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from waitress import serve as waitress_serve
+
+from bot.app import Focusbot
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def wsgi_app(focusbot: Focusbot) -> "WSGIApplication":
+    """Return the WSGI application that serves focusbot."""
+    slack = SlackRequestHandler(focusbot.app, path=EVENTS_PATH)
+
+    def application(environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
+            return _health(focusbot, start_response)
+        if int(environ.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+            return _plain(start_response, "413 Content Too Large", "request body too large")
+        return slack(environ, start_response)
+
+    return application
+
+
+def _health(focusbot: Focusbot, start_response: "StartResponse") -> Iterable[bytes]:
+    try:
+        with focusbot.services.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        log.error("health check: database unreachable: %s", type(error).__name__)
+        return _json(start_response, "503 Service Unavailable", {"ok": False, "database": "down"})
+    return _json(start_response, "200 OK", {"ok": True, "database": "ok"})
+
+
+def _json(start_response: "StartResponse", status: str, body: dict[str, object]) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
+def _plain(start_response: "StartResponse", status: str, body: str) -> list[bytes]:
+    payload = body.encode()
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
+def serve(focusbot: Focusbot, host: str, port: int) -> None:
+    """Serve focusbot over HTTP until interrupted."""
+    waitress_serve(wsgi_app(focusbot), host=host, port=port, threads=16, ident="focusbot")

@@ -1,0 +1,62 @@
+"""Block Kit helpers shared by every feature: escaping, cutting to Slack's limits."""
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_TEXT = 2000
+MAX_FALLBACK_TEXT = 3000
+
+
+def escape(text: str) -> str:
+    """Make user text safe in mrkdwn: it can never ping a channel or break the layout."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int) -> str:
+    """Cut text to a length, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(mrkdwn: str) -> SectionBlock:
+    """Return a section of mrkdwn text (already escaped), cut to Slack's limit."""
+    return SectionBlock(text=MarkdownTextObject(text=cut(mrkdwn, MAX_SECTION_TEXT)))
+
+
+def header(text: str) -> HeaderBlock:
+    """Return a header of plain text, cut to Slack's limit."""
+    return HeaderBlock(text=PlainTextObject(text=cut(text, MAX_HEADER_TEXT), emoji=True))
+
+
+def context(mrkdwn: str) -> ContextBlock:
+    """Return a line of small print (mrkdwn, already escaped)."""
+    return ContextBlock(elements=[MarkdownTextObject(text=cut(mrkdwn, MAX_CONTEXT_TEXT))])
+
+
+def fit(blocks: Sequence[Block], limit: int = MAX_MESSAGE_BLOCKS) -> list[Block]:
+    """Keep a message within a block limit, saying how much was left out."""
+    if len(blocks) <= limit:
+        return list(blocks)
+    kept = list(blocks[: limit - 1])
+    return [*kept, context(f"…and {len(blocks) - len(kept)} more blocks not shown.")]
+
+
+def fallback(text: str) -> str:
+    """Return notification text for a message, cut to a sane length."""
+    return cut(text, MAX_FALLBACK_TEXT)
+
+
+def as_dicts(blocks: Sequence[Block]) -> list[dict]:
+    """Return blocks as the JSON Slack expects."""
+    return [block.to_dict() for block in blocks]

@@ -1,0 +1,183 @@
+"""Tables and queries of the team focus list."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, col, or_, select
+
+from storage.base import UTCDateTime, Workspace
+
+OPEN, DONE, DROPPED = "open", "done", "dropped"
+
+
+class FocusList(SQLModel, table=True):
+    """The short list a Slack conversation keeps in focus."""
+
+    __tablename__ = "focus_list"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str = Field(default="", max_length=32)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    is_personal: bool = False
+    cap: int = 3
+    stall_weeks: int = 6
+    checkin_weekday: int | None = 0
+    checkin_minute: int = 9 * 60 + 30
+    timezone: str = Field(default="UTC", max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FocusItem(SQLModel, table=True):
+    """One thing the team works on."""
+
+    __tablename__ = "focus_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("focus_list.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    text: str = Field(max_length=1000)
+    position: int = 0
+    state: str = Field(default=OPEN, max_length=16, index=True)
+    added_by: str = Field(max_length=32)
+    added_at: datetime = Field(sa_type=UTCDateTime)
+    closed_by: str | None = Field(default=None, max_length=32)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    close_reason: str | None = Field(default=None, max_length=1000)
+
+
+class FocusItemOwner(SQLModel, table=True):
+    """A person who owns a focus item."""
+
+    __tablename__ = "focus_item_owner"
+
+    item_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("focus_item.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    user_id: str = Field(primary_key=True, max_length=32, index=True)
+
+
+class FocusEvent(SQLModel, table=True):
+    """A change to a focus list: who did what, and when."""
+
+    __tablename__ = "focus_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("focus_list.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    item_id: int | None = Field(default=None, index=True)
+    kind: str = Field(max_length=16)
+    actor_id: str = Field(max_length=32, index=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    item_text: str = Field(default="", max_length=1000)
+    detail: str = Field(default="", max_length=1000)
+
+
+def find_list(session: Session, workspace: Workspace, channel_id: str) -> FocusList | None:
+    """Return the conversation's list, if it has one."""
+    return session.exec(
+        select(FocusList).where(
+            FocusList.enterprise_id == workspace.enterprise_id,
+            FocusList.team_id == workspace.team_id,
+            FocusList.channel_id == channel_id,
+        )
+    ).first()
+
+
+def get_list(session: Session, workspace: Workspace, list_id: int) -> FocusList | None:
+    """Return a list by id, only if it belongs to the workspace."""
+    focus_list = session.get(FocusList, list_id)
+    if focus_list is None or not _in_workspace(focus_list, workspace):
+        return None
+    return focus_list
+
+
+def get_item(session: Session, workspace: Workspace, item_id: int) -> FocusItem | None:
+    """Return an item by id, only if its list belongs to the workspace."""
+    item = session.get(FocusItem, item_id)
+    if item is None or get_list(session, workspace, item.list_id) is None:
+        return None
+    return item
+
+
+def open_items(session: Session, list_id: int) -> list[FocusItem]:
+    """Return the open items of a list in their order."""
+    return list(
+        session.exec(
+            select(FocusItem)
+            .where(FocusItem.list_id == list_id, FocusItem.state == OPEN)
+            .order_by(col(FocusItem.position), col(FocusItem.id))
+        )
+    )
+
+
+def owners_by_item(session: Session, item_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Return each item's owners, in a stable order."""
+    ids = list(item_ids)
+    owners: dict[int, list[str]] = {item_id: [] for item_id in ids}
+    if not ids:
+        return owners
+    rows = session.exec(
+        select(FocusItemOwner)
+        .where(col(FocusItemOwner.item_id).in_(ids))
+        .order_by(col(FocusItemOwner.item_id), col(FocusItemOwner.user_id))
+    )
+    for row in rows:
+        owners[row.item_id].append(row.user_id)
+    return owners
+
+
+def replace_owners(session: Session, item_id: int, user_ids: Sequence[str]) -> None:
+    """Make exactly these people the item's owners."""
+    for row in session.exec(select(FocusItemOwner).where(FocusItemOwner.item_id == item_id)):
+        session.delete(row)
+    session.flush()
+    for user_id in dict.fromkeys(user_ids):
+        session.add(FocusItemOwner(item_id=item_id, user_id=user_id))
+
+
+def events_between(
+    session: Session, list_id: int, start: datetime, end: datetime
+) -> list[FocusEvent]:
+    """Return a list's events from start (inclusive) to end (exclusive), oldest first."""
+    return list(
+        session.exec(
+            select(FocusEvent)
+            .where(FocusEvent.list_id == list_id, FocusEvent.at >= start, FocusEvent.at < end)
+            .order_by(col(FocusEvent.at), col(FocusEvent.id))
+        )
+    )
+
+
+def lists_of_person(session: Session, workspace: Workspace, user_id: str) -> list[FocusList]:
+    """Return the lists a person owns an open item in or has changed, oldest first."""
+    owned = (
+        select(FocusItem.list_id)
+        .join(FocusItemOwner, col(FocusItemOwner.item_id) == col(FocusItem.id))
+        .where(FocusItemOwner.user_id == user_id, FocusItem.state == OPEN)
+    )
+    changed = select(FocusEvent.list_id).where(FocusEvent.actor_id == user_id)
+    return list(
+        session.exec(
+            select(FocusList)
+            .where(
+                FocusList.enterprise_id == workspace.enterprise_id,
+                FocusList.team_id == workspace.team_id,
+                or_(col(FocusList.id).in_(owned), col(FocusList.id).in_(changed)),
+            )
+            .order_by(col(FocusList.id))
+        )
+    )
+
+
+def _in_workspace(focus_list: FocusList, workspace: Workspace) -> bool:
+    return (focus_list.enterprise_id, focus_list.team_id) == (
+        workspace.enterprise_id,
+        workspace.team_id,
+    )

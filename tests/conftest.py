@@ -1,0 +1,231 @@
+"""Fixtures: a fresh database per test (SQLite, and PostgreSQL when given), a fake Slack, focusbot over HTTP."""
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from waitress.server import create_server
+
+from bot.app import Focusbot, create_focusbot
+from bot.fakeslack import FakeSlack, SignedRequest, SlackRequests, running_fake_slack
+from bot.settings import Settings, normalize_database_url
+from bot.web import wsgi_app
+from storage.db import make_engine
+from storage.schema import metadata
+
+SIGNING_SECRET = "test-signing-secret"
+TEAM = "T0TEAM"
+CHANNEL = "C0MLTEAM"
+ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
+TIMEZONES = {ALICE: "Europe/Berlin", BOB: "America/New_York", CAROL: "Asia/Kolkata"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--postgres-url",
+        default="",
+        help="also run database tests on this PostgreSQL (each test in a fresh schema)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_backend" in metafunc.fixturenames:
+        backends = ["sqlite"]
+        if metafunc.config.getoption("--postgres-url"):
+            backends.append("postgresql")
+        metafunc.parametrize("database_backend", backends, scope="function")
+
+
+@pytest.fixture
+def database_url(database_backend: str, tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Return the URL of an empty database of the backend under test."""
+    if database_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'focusbot.db'}"
+        return
+    base = normalize_database_url(request.config.getoption("--postgres-url"))
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def empty_engine(database_url: str) -> Iterator[Engine]:
+    """Return an engine on an empty database."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    """Return an engine on a database with every focusbot table."""
+    metadata().create_all(empty_engine)
+    return empty_engine
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """Run a fake Slack Web API on loopback."""
+    with running_fake_slack(timezones=TIMEZONES) as fake:
+        yield fake
+
+
+def settings_for(fake: FakeSlack, database_url: str) -> Settings:
+    """Return settings that point focusbot at the fake Slack and the test database."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token="xoxb-test-token",
+        slack_app_token=None,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.base_url,
+        database_url=database_url,
+    )
+
+
+@pytest.fixture
+def focusbot(fake_slack: FakeSlack, engine: Engine, database_url: str) -> Focusbot:
+    """Return a focusbot wired to the fake Slack and the test database."""
+    return create_focusbot(settings_for(fake_slack, database_url), engine=engine)
+
+
+@dataclass
+class Answer:
+    """What focusbot answered over HTTP."""
+
+    status: int
+    body: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """Return the answer as JSON ({} for an empty body)."""
+        return json.loads(self.body) if self.body else {}
+
+    @property
+    def text(self) -> str:
+        """Return every text of the answer's message, blocks included, as one string."""
+        return message_text(self.json)
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """Return all the text a person would read in a message or view."""
+    parts = [str(message.get("text", ""))]
+    for block in message.get("blocks", []) or []:
+        parts += _texts(block)
+    return "\n".join(part for part in parts if part)
+
+
+def _texts(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["text"]] if isinstance(node.get("text"), str) else []
+        for key, value in node.items():
+            if key != "text" or not isinstance(value, str):
+                found += _texts(value)
+        return found
+    if isinstance(node, list):
+        return [text for child in node for text in _texts(child)]
+    return []
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return every button of a message or view, in order."""
+    found = []
+    for block in message.get("blocks", []) or []:
+        for element in block.get("elements", []) or []:
+            if element.get("type") == "button":
+                found.append({**element, "block_id": block.get("block_id")})
+        accessory = block.get("accessory") or {}
+        if accessory.get("type") == "button":
+            found.append({**accessory, "block_id": block.get("block_id")})
+    return found
+
+
+class SlackUser:
+    """Sends what Slack would send when people use focusbot, signed, over HTTP."""
+
+    def __init__(self, base_url: str, fake: FakeSlack, team_id: str = TEAM):
+        self.base_url = base_url
+        self.fake = fake
+        self.requests = SlackRequests(SIGNING_SECRET, team_id=team_id)
+        self._responses = 0
+
+    def post(self, request: SignedRequest, extra_headers: dict[str, str] | None = None) -> Answer:
+        """Send a signed request to /slack/events."""
+        http = Request(
+            self.base_url + "/slack/events",
+            data=request.body.encode(),
+            headers={**request.headers, **(extra_headers or {})},
+            method="POST",
+        )
+        try:
+            with urlopen(http, timeout=10) as response:
+                return Answer(response.status, response.read().decode())
+        except HTTPError as error:
+            return Answer(error.code, error.read().decode())
+
+    def command(self, text: str, *, user: str = ALICE, channel: str = CHANNEL, command: str = "/focus") -> Answer:
+        """Type a slash command; a fresh response_url records what is posted to it."""
+        self._responses += 1
+        self.last_response_url = self.fake.response_url(f"cmd{self._responses}")
+        return self.post(
+            self.requests.command(
+                command, text, user_id=user, channel_id=channel, response_url=self.last_response_url
+            )
+        )
+
+    def click(self, button: dict[str, Any], *, user: str = ALICE, channel: str = CHANNEL,
+              in_home: bool = False) -> Answer:
+        """Click a button found in a message (or in the Home tab)."""
+        self._responses += 1
+        self.last_response_url = self.fake.response_url(f"click{self._responses}")
+        action = {
+            "type": "button",
+            "action_id": button["action_id"],
+            "block_id": button.get("block_id") or "b",
+            "value": button.get("value", ""),
+            "text": button.get("text"),
+        }
+        if in_home:
+            return self.post(self.requests.block_action(
+                action, user_id=user, channel_id=None, response_url=None,
+                container={"type": "view", "view_id": "V1"}, view={"id": "V1", "type": "home"},
+            ))
+        return self.post(self.requests.block_action(
+            action, user_id=user, channel_id=channel, response_url=self.last_response_url
+        ))
+
+    def responses(self, wait_for: int = 1) -> list[dict[str, Any]]:
+        """Return what the app posted to the last response_url, waiting for it."""
+        method = self.last_response_url.split("127.0.0.1:")[1].split("/", 1)[1]
+        return self.fake.wait_for("/" + method, wait_for)
+
+
+@pytest.fixture
+def http_url(focusbot: Focusbot) -> Iterator[str]:
+    """Serve focusbot over HTTP on loopback; return its base URL."""
+    server = create_server(wsgi_app(focusbot), host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
+    server.close()
+
+
+@pytest.fixture
+def slack(http_url: str, fake_slack: FakeSlack) -> SlackUser:
+    """Return a Slack stand-in that sends signed requests to the running focusbot."""
+    return SlackUser(http_url, fake_slack)
