@@ -62,6 +62,7 @@ def create_focusbot(
     for feature in handlers.FEATURES:
         feature.register(app)
         services.home_sections.append(feature.home_section)
+        services.digest_sections.extend(feature.DIGEST_SECTIONS)
     home.register(app)
     deliverers = {kind: deliver for f in handlers.FEATURES for kind, deliver in f.DELIVERERS.items()}
     scheduler = Scheduler(services.engine, deliverers, _client_for(client), clock)

@@ -1,4 +1,4 @@
-"""What every listener and job needs: settings, the database, the clock, the Home tab's parts."""
+"""What every listener and job needs: settings, database, clock, the Home tab's and digest's parts."""
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.digest import DigestSectionBuilder
 from bot.settings import Settings
 from storage.base import Workspace
 from storage.db import session_scope
@@ -24,6 +25,7 @@ class Services:
     engine: Engine
     clock: Callable[[], datetime]
     home_sections: list[HomeSection] = field(default_factory=list)
+    digest_sections: list[DigestSectionBuilder] = field(default_factory=list)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

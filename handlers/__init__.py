@@ -5,6 +5,7 @@ from typing import Protocol
 from slack_bolt import App
 from slack_sdk.models.blocks import Block
 
+from bot.digest import DigestSectionBuilder
 from bot.scheduler import Deliverer
 from bot.services import Services
 from handlers import focus
@@ -16,6 +17,7 @@ class Feature(Protocol):
 
     COMMAND: str
     DELIVERERS: dict[str, Deliverer]
+    DIGEST_SECTIONS: tuple[DigestSectionBuilder, ...]
 
     def register(self, app: App) -> None:
         """Register the feature's listeners."""

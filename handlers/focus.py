@@ -23,6 +23,7 @@ from slack_sdk.models.views import View
 from sqlmodel import Session
 
 from bot import focus
+from bot.digest import DigestSectionBuilder
 from bot.focus import Caller, Checkin, FocusError, ListView, UsageError
 from bot.mentions import plain_text
 from bot.people import timezone_of
@@ -455,3 +456,4 @@ def deliver_checkin(session: Session, post: ScheduledPost, client: WebClient, no
 
 
 DELIVERERS: dict[str, Deliverer] = {focus.CHECKIN_KIND: deliver_checkin}
+DIGEST_SECTIONS: tuple[DigestSectionBuilder, ...] = (focus.digest_section,)

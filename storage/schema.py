@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import storage.focus
+import storage.leads
 import storage.people
 import storage.schedule  # noqa: F401 - every table module is imported so the metadata is whole
 

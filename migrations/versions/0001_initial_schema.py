@@ -1,8 +1,8 @@
-"""create focus list, outbox and people
+"""Create the focus list, the outbox, people and leads.
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 21:48:32.523096
+Create Date: 2026-11-21 21:50:08.461331
 """
 
 from collections.abc import Sequence
@@ -35,6 +35,16 @@ def upgrade() -> None:
     sa.Column('created_at', storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('enterprise_id', 'team_id', 'channel_id')
+    )
+    op.create_table('lead',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('team_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('added_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('added_at', storage.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('enterprise_id', 'team_id', 'user_id')
     )
     op.create_table('person',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -141,5 +151,6 @@ def downgrade() -> None:
 
     op.drop_table('scheduled_post')
     op.drop_table('person')
+    op.drop_table('lead')
     op.drop_table('focus_list')
     # ### end Alembic commands ###

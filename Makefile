@@ -1,0 +1,39 @@
+# focusbot: `make run` starts it (the local console when no Slack credentials are set), `make test` checks it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The PostgreSQL the tests also run on, when set (CI sets it).
+TEST_DATABASE_URL ?=
+
+.PHONY: run console test lint format migrate bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/focusbot run --console-without-credentials
+
+console: $(STAMP)
+	$(BIN)/focusbot console
+
+migrate: $(STAMP)
+	$(BIN)/focusbot migrate
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/pytest $(if $(TEST_DATABASE_URL),--postgres-url=$(TEST_DATABASE_URL))
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
