@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/focusbot run --console-without-credentials
+	$(BIN)/focusbot start
 
 console: $(STAMP)
 	$(BIN)/focusbot console

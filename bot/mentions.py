@@ -4,7 +4,7 @@ import re
 
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#[CGD][A-Z0-9]+\|([^>]*)>|<#([CGD][A-Z0-9]+)>")
-_SPECIAL = re.compile(r"<!(subteam\^[A-Z0-9]+)?(?:\|([^>]*))?([a-z]*)>")
+_SPECIAL = re.compile(r"<!([a-z]*)(?:\^[^|>]*)?(?:\|([^>]*))?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -34,10 +34,12 @@ def plain_text(text: str) -> str:
 
 
 def _special_as_word(match: re.Match[str]) -> str:
-    label = match.group(2)
+    word, label = match.group(1), match.group(2)
+    if word == "date":
+        return label or ""
     if label:
         return label if label.startswith("@") else "@" + label
-    return "@" + (match.group(3) or "group")
+    return "@" + (word or "group")
 
 
 def _link_as_text(match: re.Match[str]) -> str:

@@ -39,6 +39,14 @@ class Deliverer(Protocol):
     ) -> None: ...
 
 
+class DeferralRule(Protocol):
+    """Tell until when a post due now in a channel should wait (None: deliver now)."""
+
+    def __call__(
+        self, session: Session, workspace: Workspace, channel_id: str, now: datetime
+    ) -> datetime | None: ...
+
+
 @dataclass(frozen=True)
 class Failure:
     """Why a delivery failed, and whether trying again may help."""
@@ -54,6 +62,7 @@ class TickReport:
 
     sent: int = 0
     retried: int = 0
+    deferred: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -155,8 +164,10 @@ class Scheduler:
         deliverers: Mapping[str, Deliverer],
         client_for: Callable[[Workspace], WebClient],
         clock: Callable[[], datetime],
+        defer: DeferralRule | None = None,
     ) -> None:
         self.engine = engine
+        self.defer = defer
         self.deliverers = dict(deliverers)
         self.client_for = client_for
         self.clock = clock
@@ -205,6 +216,8 @@ class Scheduler:
             post = session.get(ScheduledPost, post_id)
             if post is None:
                 return
+            if self._deferred(session, post, report):
+                return
             deliver = self.deliverers.get(post.kind)
             try:
                 if deliver is None:
@@ -221,6 +234,19 @@ class Scheduler:
                 post.last_error = None
                 report.sent += 1
             session.add(post)
+
+    def _deferred(self, session: Session, post: ScheduledPost, report: TickReport) -> bool:
+        if self.defer is None:
+            return False
+        workspace = Workspace(post.team_id, post.enterprise_id)
+        until = self.defer(session, workspace, post.channel_id, self.clock())
+        if until is None or until <= self.clock():
+            return False
+        post.state, post.next_attempt_at, post.lease_until = schedule.PENDING, until, None
+        post.attempts -= 1  # waiting for a meeting window is not a failed attempt
+        session.add(post)
+        report.deferred += 1
+        return True
 
     def _settle(self, post: ScheduledPost, failure: Failure, report: TickReport) -> None:
         post.last_error = failure.reason[:500]

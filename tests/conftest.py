@@ -222,7 +222,10 @@ def http_url(focusbot: Focusbot) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
-    server.close()
+    # Close from inside the server's own loop, so its select() never sees a closed socket.
+    server.trigger.pull_trigger(server.close)  # type: ignore[union-attr]
+    thread.join(timeout=5)
+    server.task_dispatcher.shutdown()
 
 
 @pytest.fixture
