@@ -46,7 +46,10 @@ def create_focusbot(
     client = WebClient(
         token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
         base_url=settings.slack_api_url,
-        retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=2)],
+        retry_handlers=[
+            ConnectionErrorRetryHandler(),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+        ],
     )
     app = App(
         client=client,
@@ -64,13 +67,17 @@ def create_focusbot(
         services.home_sections.append(feature.home_section)
         services.digest_sections.extend(feature.DIGEST_SECTIONS)
     home.register(app)
-    deliverers = {kind: deliver for f in handlers.FEATURES for kind, deliver in f.DELIVERERS.items()}
-    scheduler = Scheduler(services.engine, deliverers, _client_for(client), clock)
+    deliverers = {
+        kind: deliver for f in handlers.FEATURES for kind, deliver in f.DELIVERERS.items()
+    }
+    # The scheduler retries on its own schedule (backoff, Retry-After), never inline in a tick.
+    scheduler_client = WebClient(token=client.token, base_url=client.base_url, retry_handlers=[])
+    scheduler = Scheduler(services.engine, deliverers, _client_for(scheduler_client), clock)
     return Focusbot(app=app, services=services, scheduler=scheduler)
 
 
 def _provide(services: Services) -> Callable[..., Any]:
-    def provide_services(context: BoltContext, next: Callable[[], Any]) -> Any:  # noqa: A002
+    def provide_services(context: BoltContext, next: Callable[[], Any]) -> Any:
         context["services"] = services
         return next()
 

@@ -138,3 +138,7 @@ def _configure_logging(settings: Settings) -> None:
 def main() -> None:
     """Run the command line."""
     cli()
+
+
+if __name__ == "__main__":
+    main()

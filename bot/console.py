@@ -2,7 +2,7 @@
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -174,7 +174,12 @@ class FocusbotConsole:
 
     def _home(self, lines: Iterator[str]) -> None:
         user_id = self._user_id(self.state.user)
-        event = {"type": "app_home_opened", "user": user_id, "channel": f"D{user_id}", "tab": "home"}
+        event = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": f"D{user_id}",
+            "tab": "home",
+        }
         self._dispatch(self.requests.event(event))
         self._render_new_calls(lines)
 
@@ -221,7 +226,9 @@ class FocusbotConsole:
 
     def _show_time(self) -> None:
         tz = self.fake.timezones.get(self._user_id(self.state.user), "UTC")
-        self.terminal.print(f"It is {self.now().astimezone(zone(tz)):%A %d %B %Y, %H:%M} ({tz}).", style="cyan")
+        self.terminal.print(
+            f"It is {self.now().astimezone(zone(tz)):%A %d %B %Y, %H:%M} ({tz}).", style="cyan"
+        )
 
     def _deliver_due(self, lines: Iterator[str]) -> None:
         report = self.focusbot.scheduler.tick()
@@ -231,7 +238,7 @@ class FocusbotConsole:
 
     def _dispatch(self, request: SignedRequest) -> tuple[int, dict[str, Any]]:
         response = self.focusbot.app.dispatch(
-            BoltRequest(body=request.body, headers=request.headers)
+            BoltRequest(body=request.body, headers=dict[str, str | Sequence[str]](request.headers))
         )
         body = response.body
         try:
@@ -290,7 +297,9 @@ class FocusbotConsole:
         elif kind == "divider":
             self.terminal.print(Text("─" * 40, style="dim"))
 
-    def _render_elements(self, elements: list[dict[str, Any]], block_id: str | None, origin: Origin) -> None:
+    def _render_elements(
+        self, elements: list[dict[str, Any]], block_id: str | None, origin: Origin
+    ) -> None:
         shown = Text()
         for element in elements:
             if element.get("type") != "button":
@@ -309,8 +318,10 @@ class FocusbotConsole:
             if values is None:
                 self.terminal.print("(modal closed)", style="dim")
                 return
-            request = self.requests.view_submission(view, values, user_id=self._user_id(self.state.user))
-            status, body = self._dispatch(request)
+            request = self.requests.view_submission(
+                view, values, user_id=self._user_id(self.state.user)
+            )
+            _status, body = self._dispatch(request)
             if body.get("response_action") != "errors":
                 self.terminal.print("(submitted)", style="dim")
                 return
@@ -329,7 +340,9 @@ class FocusbotConsole:
             if answer is None or answer.strip() == "cancel":
                 return None
             self._echo(answer.strip())
-            values[block["block_id"]] = {element["action_id"]: self._input_value(element, answer.strip())}
+            values[block["block_id"]] = {
+                element["action_id"]: self._input_value(element, answer.strip())
+            }
         return values
 
     def _input_value(self, element: dict[str, Any], answer: str) -> dict[str, Any]:
@@ -339,26 +352,38 @@ class FocusbotConsole:
             return {"type": kind, "selected_users": users}
         if kind == "static_select":
             options = element.get("options", [])
-            chosen = next((o for o in options if o["text"]["text"] == answer or o["value"] == answer), None)
+            chosen = next(
+                (o for o in options if o["text"]["text"] == answer or o["value"] == answer), None
+            )
             return {"type": kind, "selected_option": chosen}
         if kind == "datepicker":
             return {"type": kind, "selected_date": answer or None}
         return {"type": kind, "value": answer or None}
 
     def _echo(self, line: str) -> None:
-        self.terminal.print(Text(f"@{self.state.user} {self.state.channel} › {line}", style="green"))
+        self.terminal.print(
+            Text(f"@{self.state.user} {self.state.channel} › {line}", style="green")
+        )
 
     def _as_slack_text(self, text: str) -> str:
         """Write @name and #channel the way Slack sends them with should_escape."""
         escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         escaped = re.sub(r"@(here|channel|everyone)\b", r"<!\1>", escaped)
         escaped = re.sub(
-            r"(?<![\w<])@([a-z][a-z0-9._-]*)", lambda m: f"<@{self._user_id(m.group(1))}|{m.group(1)}>", escaped
+            r"(?<![\w<])@([a-z][a-z0-9._-]*)",
+            lambda m: f"<@{self._user_id(m.group(1))}|{m.group(1)}>",
+            escaped,
         )
-        return re.sub(r"(?<![\w<])#([a-z0-9._-]+)", lambda m: f"<#{self._channel_id('#' + m.group(1))}|{m.group(1)}>", escaped)
+        return re.sub(
+            r"(?<![\w<])#([a-z0-9._-]+)",
+            lambda m: f"<#{self._channel_id('#' + m.group(1))}|{m.group(1)}>",
+            escaped,
+        )
 
     def _readable(self, mrkdwn: str) -> str:
-        text = re.sub(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", lambda m: "@" + self._user_name(m.group(1)), mrkdwn)
+        text = re.sub(
+            r"<@([A-Z0-9]+)(?:\|[^>]*)?>", lambda m: "@" + self._user_name(m.group(1)), mrkdwn
+        )
         text = re.sub(r"<#([A-Z0-9]+)(?:\|[^>]*)?>", lambda m: self._channel_name(m.group(1)), text)
         return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 

@@ -201,7 +201,9 @@ def parse_command(text: str) -> Command:
     if word == "limit":
         cap = _optional_number(rest, "/focus limit 4")
         if cap is not None and not MIN_CAP <= cap <= MAX_CAP:
-            _usage(f"The cap must be between {MIN_CAP} and {MAX_CAP}, for example `/focus limit 4`.")
+            _usage(
+                f"The cap must be between {MIN_CAP} and {MAX_CAP}, for example `/focus limit 4`."
+            )
         return Limit(cap)
     if word == "history":
         weeks = _optional_number(rest, "/focus history 8")
@@ -555,7 +557,9 @@ def schedule_next_checkin(session: Session, focus_list: FocusList, now: datetime
     """Put the list's next weekly check in the outbox, if the check is on."""
     if focus_list.checkin_weekday is None:
         return
-    due = next_weekly(now, focus_list.checkin_weekday, focus_list.checkin_minute, focus_list.timezone)
+    due = next_weekly(
+        now, focus_list.checkin_weekday, focus_list.checkin_minute, focus_list.timezone
+    )
     scheduler.schedule_post(
         session,
         workspace=Workspace(focus_list.team_id, focus_list.enterprise_id),

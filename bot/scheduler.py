@@ -138,7 +138,9 @@ def classify(error: Exception) -> Failure:
         code = str(error.response.get("error", "")) if error.response.data else ""
         if status == 429:
             retry_after = float(error.response.headers.get("retry-after", 1) or 1)
-            return Failure(f"rate limited by Slack (HTTP 429, retry after {retry_after:g}s)", True, retry_after)
+            return Failure(
+                f"rate limited by Slack (HTTP 429, retry after {retry_after:g}s)", True, retry_after
+            )
         if status >= 500:
             return Failure(f"Slack answered HTTP {status}", True)
         if code in TRANSIENT_SLACK_ERRORS:

@@ -1,4 +1,4 @@
-"""What every listener and job needs: settings, database, clock, the Home tab's and digest's parts."""
+"""What every listener and job shares: settings, database, clock, Home and digest sections."""
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager

@@ -49,7 +49,9 @@ def _health(focusbot: Focusbot, start_response: "StartResponse") -> Iterable[byt
 
 def _json(start_response: "StartResponse", status: str, body: dict[str, object]) -> list[bytes]:
     payload = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    )
     return [payload]
 
 

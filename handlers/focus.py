@@ -31,7 +31,7 @@ from bot.recurrence import zone
 from bot.scheduler import Deliverer, payload_of
 from bot.services import Services
 from handlers import home
-from handlers.blocks import MAX_VIEW_BLOCKS, context, cut, escape, header, section
+from handlers.blocks import MAX_VIEW_BLOCKS, as_dicts, context, cut, escape, fit, header, section
 from handlers.slack import (
     Reply,
     answer_command,
@@ -83,8 +83,9 @@ def on_focus_command(
 
 def usage(problem: str = "") -> Reply:
     """Return the usage text, after the problem with what was typed, if any."""
-    lines = "\n".join(f"`{line.split(' — ')[0]}` — {line.split(' — ')[1]}" for line in
-                      focus.USAGE.splitlines())
+    lines = "\n".join(
+        f"`{line.split(' — ')[0]}` — {line.split(' — ')[1]}" for line in focus.USAGE.splitlines()
+    )
     text = f"{problem} Nothing was changed.\n\n{lines}" if problem else lines
     return Reply(text, [section(text)])
 
@@ -107,20 +108,30 @@ def _carry_out(
         return usage()
     focus_list = focus.find_list(session, caller)
     if isinstance(command, focus.ShowList | focus.Share):
-        view = focus.view_of(session, focus_list, now) if focus_list else focus.empty_view(caller, now)
-        return Reply(_summary(view), list_blocks(view, now), public=isinstance(command, focus.Share))
+        view = (
+            focus.view_of(session, focus_list, now) if focus_list else focus.empty_view(caller, now)
+        )
+        return Reply(
+            _summary(view), list_blocks(view, now), public=isinstance(command, focus.Share)
+        )
     if isinstance(command, focus.History):
-        timezone = timezone_of(session, caller.workspace, caller.user_id, timezone_fetcher(client), now)
+        timezone = timezone_of(
+            session, caller.workspace, caller.user_id, timezone_fetcher(client), now
+        )
         return _history_reply(session, focus_list, command.weeks, timezone, now)
     if isinstance(command, focus.Limit | focus.Checkin | focus.Stall) and _only_shows(command):
         return _setting_reply(focus_list or focus.empty_view(caller, now).focus_list, command)
     if isinstance(command, focus.Add | focus.Limit | focus.Checkin | focus.Stall):
         if focus_list is None:
-            timezone = timezone_of(session, caller.workspace, caller.user_id, timezone_fetcher(client), now)
+            timezone = timezone_of(
+                session, caller.workspace, caller.user_id, timezone_fetcher(client), now
+            )
             focus_list = focus.ensure_list(session, caller, timezone, now)
         return _change_list(session, focus_list, caller.user_id, command, now)
     if focus_list is None:
-        raise FocusError("This conversation has no focus list yet. Start one with `/focus add <text>`.")
+        raise FocusError(
+            "This conversation has no focus list yet. Start one with `/focus add <text>`."
+        )
     return _change_item(session, focus_list, caller.user_id, command, now)
 
 
@@ -148,7 +159,9 @@ def _change_list(
     return _setting_reply(focus_list, command)
 
 
-def _setting_reply(focus_list: FocusList, command: focus.Limit | focus.Checkin | focus.Stall) -> Reply:
+def _setting_reply(
+    focus_list: FocusList, command: focus.Limit | focus.Checkin | focus.Stall
+) -> Reply:
     if isinstance(command, focus.Limit):
         return note(
             f"The list holds at most {focus_list.cap} items.",
@@ -168,7 +181,9 @@ def _setting_reply(focus_list: FocusList, command: focus.Limit | focus.Checkin |
 def _change_item(
     session: Session, focus_list: FocusList, actor: str, command: focus.Command, now: datetime
 ) -> Reply:
-    assert isinstance(command, focus.Finish | focus.Drop | focus.Edit | focus.Move | focus.SetOwners)
+    assert isinstance(
+        command, focus.Finish | focus.Drop | focus.Edit | focus.Move | focus.SetOwners
+    )
     item = focus.item_at(session, focus_list, command.number)
     text = escape(item.text)
     if isinstance(command, focus.Finish):
@@ -228,9 +243,13 @@ def list_blocks(view: ListView, now: datetime, *, buttons: bool = True) -> list[
     where = "your personal list" if focus_list.is_personal else f"<#{focus_list.channel_id}>"
     blocks: list[Block] = [section(f"*Focus* · {where}")]
     if not view.items:
-        blocks.append(section("_Nothing in focus yet._ Add the first thing with `/focus add <text>`."))
+        blocks.append(
+            section("_Nothing in focus yet._ Add the first thing with `/focus add <text>`.")
+        )
     for item in view.items:
-        stalled = f" · :hourglass: stalled ({focus_list.stall_weeks}+ weeks)" if item.stalled else ""
+        stalled = (
+            f" · :hourglass: stalled ({focus_list.stall_weeks}+ weeks)" if item.stalled else ""
+        )
         blocks.append(
             section(
                 f"*{item.number}.* {escape(item.text)}\n"
@@ -249,7 +268,9 @@ def _item_buttons(item: focus.ItemView) -> ActionsBlock:
     return ActionsBlock(
         block_id=f"focus_item_{item.item_id}",
         elements=[
-            ButtonElement(text="Done", action_id=DONE_ACTION, value=str(item.item_id), style="primary"),
+            ButtonElement(
+                text="Done", action_id=DONE_ACTION, value=str(item.item_id), style="primary"
+            ),
             ButtonElement(
                 text="Drop",
                 action_id=DROP_ACTION,
@@ -275,15 +296,27 @@ def _people(user_ids: tuple[str, ...]) -> str:
     return ", ".join(f"<@{user_id}>" for user_id in user_ids) or "no owner"
 
 
-def on_done_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
-                    context: BoltContext, respond: Callable[..., Any]) -> None:
+def on_done_clicked(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    context: BoltContext,
+    respond: Callable[..., Any],
+) -> None:
     """Finish the clicked item and update the message or Home tab in place."""
     ack()
     _on_item_clicked(body, action, client, context, respond, focus.finish, "finished")
 
 
-def on_drop_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
-                    context: BoltContext, respond: Callable[..., Any]) -> None:
+def on_drop_clicked(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    context: BoltContext,
+    respond: Callable[..., Any],
+) -> None:
     """Drop the clicked item and update the message or Home tab in place."""
     ack()
     _on_item_clicked(body, action, client, context, respond, focus.drop, "dropped")
@@ -339,11 +372,14 @@ def _update_message(
     respond(replace_original=True, **reply.as_message())
 
 
-def on_add_clicked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
-                   context: BoltContext) -> None:
+def on_add_clicked(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Open the modal that adds an item to the list the button belongs to."""
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=add_modal(int_value(action.get("value")) or 0))
+    client.views_open(
+        trigger_id=body["trigger_id"], view=add_modal(int_value(action.get("value")) or 0)
+    )
 
 
 def add_modal(list_id: int) -> View:
@@ -371,15 +407,20 @@ def add_modal(list_id: int) -> View:
     )
 
 
-def on_add_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
-                     context: BoltContext) -> None:
+def on_add_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Add the item from the modal; show what is wrong inside the modal instead."""
     services = services_of(context)
     workspace = workspace_of(body, context)
     actor = body["user"]["id"]
     values = (view.get("state") or {}).get("values") or {}
-    text = plain_text(str(((values.get(ADD_TEXT_BLOCK) or {}).get("text") or {}).get("value") or ""))
-    owners = tuple((((values.get(ADD_OWNERS_BLOCK) or {}).get("owners") or {}).get("selected_users")) or ())
+    text = plain_text(
+        str(((values.get(ADD_TEXT_BLOCK) or {}).get("text") or {}).get("value") or "")
+    )
+    owners = tuple(
+        (((values.get(ADD_OWNERS_BLOCK) or {}).get("owners") or {}).get("selected_users")) or ()
+    )
     list_id = _metadata_list_id(view.get("private_metadata"))
     error = _modal_text_error(text)
     if error:
@@ -423,36 +464,66 @@ def home_section(services: Services, workspace: Workspace, user_id: str) -> list
         lists = focus.lists_of_person(session, workspace, user_id)
         views = [focus.view_of(session, focus_list, now) for focus_list in lists[:HOME_LIST_LIMIT]]
     if not views:
-        blocks.append(section("You're on no focus list yet. Start one in a team channel with `/focus add <text>`."))
+        blocks.append(
+            section(
+                "You're on no focus list yet. Start one in a team channel with `/focus add <text>`."
+            )
+        )
     for view in views:
         blocks += list_blocks(view, now)
         if not view.is_full:
-            blocks.append(ActionsBlock(elements=[ButtonElement(
-                text="Add", action_id=ADD_ACTION, value=str(view.focus_list.id))]))
+            blocks.append(
+                ActionsBlock(
+                    elements=[
+                        ButtonElement(
+                            text="Add", action_id=ADD_ACTION, value=str(view.focus_list.id)
+                        )
+                    ]
+                )
+            )
         blocks.append(DividerBlock())
     if len(lists) > HOME_LIST_LIMIT:
-        blocks.append(context(f"…and {len(lists) - HOME_LIST_LIMIT} more lists. Use `/focus` in their channels."))
+        blocks.append(
+            context(
+                f"…and {len(lists) - HOME_LIST_LIMIT} more lists. Use `/focus` in their channels."
+            )
+        )
     return blocks[:MAX_VIEW_BLOCKS]
 
 
-def deliver_checkin(session: Session, post: ScheduledPost, client: WebClient, now: datetime) -> None:
+def deliver_checkin(
+    session: Session, post: ScheduledPost, client: WebClient, now: datetime
+) -> None:
     """Post the weekly focus check and schedule the next one."""
     workspace = Workspace(post.team_id, post.enterprise_id)
-    focus_list = store.get_list(session, workspace, int_value(payload_of(post).get("list_id")) or 0)
+    list_id = int_value(payload_of(post).get("list_id")) or 0
+    focus_list = store.get_list(session, workspace, list_id)
     if focus_list is None or focus_list.checkin_weekday is None:
         return
     view = focus.view_of(session, focus_list, now)
-    blocks: list[Block] = [header("Weekly focus check")]
-    if view.stalled:
-        names = "\n".join(f"• *{item.number}.* {escape(item.text)} — in focus {focus.in_focus_for(item.in_focus)}" for item in view.stalled)
-        blocks.append(section(f":hourglass: *Worth talking about:* in focus longer than {focus_list.stall_weeks} weeks\n{names}"))
-    blocks += list_blocks(view, now)
     client.chat_postMessage(
         channel=focus_list.channel_id,
         text=f"Weekly focus check. {_summary(view)}",
-        blocks=[block.to_dict() for block in blocks],
+        blocks=as_dicts(fit(checkin_blocks(view, now))),
     )
     focus.schedule_next_checkin(session, focus_list, now)
+
+
+def checkin_blocks(view: ListView, now: datetime) -> list[Block]:
+    """Render the weekly focus check: stalled items first, then the list."""
+    blocks: list[Block] = [header("Weekly focus check")]
+    if view.stalled:
+        weeks = view.focus_list.stall_weeks
+        names = "\n".join(
+            f"• *{item.number}.* {escape(item.text)} — in focus {focus.in_focus_for(item.in_focus)}"
+            for item in view.stalled
+        )
+        blocks.append(
+            section(
+                f":hourglass: *Worth talking about:* in focus longer than {weeks} weeks\n{names}"
+            )
+        )
+    return blocks + list_blocks(view, now)
 
 
 DELIVERERS: dict[str, Deliverer] = {focus.CHECKIN_KIND: deliver_checkin}

@@ -20,9 +20,7 @@ def make_engine(url: str) -> Engine:
 def _sqlite_engine(url: str) -> Engine:
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     extra: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
-    engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, **extra
-    )
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

@@ -37,7 +37,9 @@ class FocusItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     list_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("focus_list.id", ondelete="CASCADE"), index=True, nullable=False)
+        sa_column=Column(
+            Integer, ForeignKey("focus_list.id", ondelete="CASCADE"), index=True, nullable=False
+        )
     )
     text: str = Field(max_length=1000)
     position: int = 0
@@ -55,9 +57,7 @@ class FocusItemOwner(SQLModel, table=True):
     __tablename__ = "focus_item_owner"
 
     item_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("focus_item.id", ondelete="CASCADE"), primary_key=True
-        )
+        sa_column=Column(Integer, ForeignKey("focus_item.id", ondelete="CASCADE"), primary_key=True)
     )
     user_id: str = Field(primary_key=True, max_length=32, index=True)
 
@@ -69,7 +69,9 @@ class FocusEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     list_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("focus_list.id", ondelete="CASCADE"), index=True, nullable=False)
+        sa_column=Column(
+            Integer, ForeignKey("focus_list.id", ondelete="CASCADE"), index=True, nullable=False
+        )
     )
     item_id: int | None = Field(default=None, index=True)
     kind: str = Field(max_length=16)

@@ -1,4 +1,4 @@
-"""Fixtures: a fresh database per test (SQLite, and PostgreSQL when given), a fake Slack, focusbot over HTTP."""
+"""Fixtures: a fresh database per test (SQLite, and PostgreSQL when given), a fake Slack."""
 
 import json
 import threading
@@ -45,7 +45,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def database_url(database_backend: str, tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[str]:
+def database_url(
+    database_backend: str, tmp_path: Any, request: pytest.FixtureRequest
+) -> Iterator[str]:
     """Return the URL of an empty database of the backend under test."""
     if database_backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'focusbot.db'}"
@@ -178,7 +180,9 @@ class SlackUser:
         except HTTPError as error:
             return Answer(error.code, error.read().decode())
 
-    def command(self, text: str, *, user: str = ALICE, channel: str = CHANNEL, command: str = "/focus") -> Answer:
+    def command(
+        self, text: str, *, user: str = ALICE, channel: str = CHANNEL, command: str = "/focus"
+    ) -> Answer:
         """Type a slash command; a fresh response_url records what is posted to it."""
         self._responses += 1
         self.last_response_url = self.fake.response_url(f"cmd{self._responses}")
@@ -188,8 +192,14 @@ class SlackUser:
             )
         )
 
-    def click(self, button: dict[str, Any], *, user: str = ALICE, channel: str = CHANNEL,
-              in_home: bool = False) -> Answer:
+    def click(
+        self,
+        button: dict[str, Any],
+        *,
+        user: str = ALICE,
+        channel: str = CHANNEL,
+        in_home: bool = False,
+    ) -> Answer:
         """Click a button found in a message (or in the Home tab)."""
         self._responses += 1
         self.last_response_url = self.fake.response_url(f"click{self._responses}")
@@ -201,13 +211,21 @@ class SlackUser:
             "text": button.get("text"),
         }
         if in_home:
-            return self.post(self.requests.block_action(
-                action, user_id=user, channel_id=None, response_url=None,
-                container={"type": "view", "view_id": "V1"}, view={"id": "V1", "type": "home"},
-            ))
-        return self.post(self.requests.block_action(
-            action, user_id=user, channel_id=channel, response_url=self.last_response_url
-        ))
+            return self.post(
+                self.requests.block_action(
+                    action,
+                    user_id=user,
+                    channel_id=None,
+                    response_url=None,
+                    container={"type": "view", "view_id": "V1"},
+                    view={"id": "V1", "type": "home"},
+                )
+            )
+        return self.post(
+            self.requests.block_action(
+                action, user_id=user, channel_id=channel, response_url=self.last_response_url
+            )
+        )
 
     def responses(self, wait_for: int = 1) -> list[dict[str, Any]]:
         """Return what the app posted to the last response_url, waiting for it."""

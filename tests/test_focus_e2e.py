@@ -1,4 +1,4 @@
-"""`/focus` end to end: signed requests over HTTP, a fake Slack Web API recording what focusbot sent."""
+"""`/focus` end to end: signed HTTP requests, a fake Slack Web API recording what focusbot sent."""
 
 import json
 
@@ -81,8 +81,20 @@ def test_limit_shows_and_sets_the_cap_and_refuses_below_the_size(slack: SlackUse
 
 @pytest.mark.parametrize(
     "text",
-    ["frobnicate", "done", "done 7", "drop x", "limit 9", "move 1 9", "history 99", "checkin mon 9",
-     "owner 1 nobody", "add", "edit 1", "add " + "long " * 100],
+    [
+        "frobnicate",
+        "done",
+        "done 7",
+        "drop x",
+        "limit 9",
+        "move 1 9",
+        "history 99",
+        "checkin mon 9",
+        "owner 1 nobody",
+        "add",
+        "edit 1",
+        "add " + "long " * 100,
+    ],
 )
 def test_bad_input_is_explained_only_to_the_caller_and_changes_nothing(
     slack: SlackUser, fake_slack: FakeSlack, text: str
@@ -100,7 +112,18 @@ def test_bad_input_is_explained_only_to_the_caller_and_changes_nothing(
 
 def test_help_lists_every_subcommand(slack: SlackUser) -> None:
     text = slack.command("help").text
-    for word in ("add", "done", "drop", "edit", "move", "owner", "limit", "share", "history", "checkin"):
+    for word in (
+        "add",
+        "done",
+        "drop",
+        "edit",
+        "move",
+        "owner",
+        "limit",
+        "share",
+        "history",
+        "checkin",
+    ):
         assert f"`/focus {word}" in text
 
 
@@ -146,7 +169,7 @@ def test_a_double_click_finishes_once(slack: SlackUser) -> None:
 
 def test_drop_button_asks_for_confirmation_first(slack: SlackUser) -> None:
     add(slack, "alpha")
-    drop = [b for b in buttons(slack.command("").json) if b["action_id"] == "focus_drop"][0]
+    drop = next(b for b in buttons(slack.command("").json) if b["action_id"] == "focus_drop")
     assert drop["confirm"]["confirm"]["text"] == "Drop"
 
 
@@ -167,10 +190,16 @@ def test_the_dm_with_the_bot_holds_a_personal_list(slack: SlackUser) -> None:
     assert "team thing" not in personal
 
 
-def test_home_tab_shows_the_lists_i_take_part_in_with_buttons(slack: SlackUser, fake_slack: FakeSlack) -> None:
+def test_home_tab_shows_the_lists_i_take_part_in_with_buttons(
+    slack: SlackUser, fake_slack: FakeSlack
+) -> None:
     add(slack, "alpha")
     add(slack, "elsewhere", channel="C0OTHER", user=BOB)
-    slack.post(slack.requests.event({"type": "app_home_opened", "user": ALICE, "tab": "home", "channel": "D0ALICE"}))
+    slack.post(
+        slack.requests.event(
+            {"type": "app_home_opened", "user": ALICE, "tab": "home", "channel": "D0ALICE"}
+        )
+    )
     [published] = fake_slack.wait_for("views.publish")
     assert published["user_id"] == ALICE
     home = published["view"]
@@ -180,18 +209,31 @@ def test_home_tab_shows_the_lists_i_take_part_in_with_buttons(slack: SlackUser, 
     assert labels == ["Done", "Drop", "Add"]
 
 
-def test_home_add_button_opens_a_modal_that_adds_the_item(slack: SlackUser, fake_slack: FakeSlack) -> None:
+def test_home_add_button_opens_a_modal_that_adds_the_item(
+    slack: SlackUser, fake_slack: FakeSlack
+) -> None:
     add(slack, "alpha")
-    slack.post(slack.requests.event({"type": "app_home_opened", "user": ALICE, "tab": "home", "channel": "D0ALICE"}))
+    slack.post(
+        slack.requests.event(
+            {"type": "app_home_opened", "user": ALICE, "tab": "home", "channel": "D0ALICE"}
+        )
+    )
     home = fake_slack.wait_for("views.publish")[0]["view"]
-    add_button = [b for b in buttons(home) if b["action_id"] == "focus_add"][0]
+    add_button = next(b for b in buttons(home) if b["action_id"] == "focus_add")
     slack.click(add_button, in_home=True)
     [opened] = fake_slack.wait_for("views.open")
     modal = opened["view"]
     assert modal["title"]["text"] == "Add to focus"
 
-    empty = slack.post(slack.requests.view_submission(modal, {"focus_add_text": {"text": {"value": " "}}}, user_id=ALICE))
-    assert empty.json == {"response_action": "errors", "errors": {"focus_add_text": "Say what the item is."}}
+    empty = slack.post(
+        slack.requests.view_submission(
+            modal, {"focus_add_text": {"text": {"value": " "}}}, user_id=ALICE
+        )
+    )
+    assert empty.json == {
+        "response_action": "errors",
+        "errors": {"focus_add_text": "Say what the item is."},
+    }
 
     values = {
         "focus_add_text": {"text": {"type": "plain_text_input", "value": "Write the data card"}},
@@ -203,7 +245,9 @@ def test_home_add_button_opens_a_modal_that_adds_the_item(slack: SlackUser, fake
     assert "Write the data card" in message_text(refreshed)
 
 
-def test_a_modal_cannot_add_to_another_workspaces_list(slack: SlackUser, http_url: str, fake_slack: FakeSlack) -> None:
+def test_a_modal_cannot_add_to_another_workspaces_list(
+    slack: SlackUser, http_url: str, fake_slack: FakeSlack
+) -> None:
     add(slack, "alpha")
     intruder = SlackUser(http_url, fake_slack, team_id="T0INTRUDER")
     modal = {"callback_id": "focus_add_view", "private_metadata": json.dumps({"list_id": 1})}
@@ -213,9 +257,15 @@ def test_a_modal_cannot_add_to_another_workspaces_list(slack: SlackUser, http_ur
     assert "sneaky" not in listed(slack)
 
 
-def test_a_button_in_the_home_tab_refreshes_the_home_tab(slack: SlackUser, fake_slack: FakeSlack) -> None:
+def test_a_button_in_the_home_tab_refreshes_the_home_tab(
+    slack: SlackUser, fake_slack: FakeSlack
+) -> None:
     add(slack, "alpha", "beta")
-    slack.post(slack.requests.event({"type": "app_home_opened", "user": ALICE, "tab": "home", "channel": "D0ALICE"}))
+    slack.post(
+        slack.requests.event(
+            {"type": "app_home_opened", "user": ALICE, "tab": "home", "channel": "D0ALICE"}
+        )
+    )
     home = fake_slack.wait_for("views.publish")[0]["view"]
     slack.click(buttons(home)[0], in_home=True)
     refreshed = fake_slack.wait_for("views.publish", 2)[-1]["view"]
@@ -224,10 +274,14 @@ def test_a_button_in_the_home_tab_refreshes_the_home_tab(slack: SlackUser, fake_
 
 
 def test_unsigned_or_stale_requests_are_refused(slack: SlackUser) -> None:
-    request = slack.requests.command("/focus", "add sneaky", user_id=ALICE, channel_id=CHANNEL, response_url="x")
+    request = slack.requests.command(
+        "/focus", "add sneaky", user_id=ALICE, channel_id=CHANNEL, response_url="x"
+    )
     forged = {**request.headers, "X-Slack-Signature": "v0=" + "0" * 64}
     assert slack.post(request, extra_headers=forged).status == 401
-    stale = slack.requests.sign(request.body, request.headers["Content-Type"], timestamp=1_000_000_000)
+    stale = slack.requests.sign(
+        request.body, request.headers["Content-Type"], timestamp=1_000_000_000
+    )
     assert slack.post(stale).status == 401
     assert "sneaky" not in listed(slack)
 
@@ -236,6 +290,8 @@ def test_checkin_settings_can_be_seen_and_changed(slack: SlackUser) -> None:
     assert "Mondays at 09:30" in slack.command("checkin").text
     add(slack, "alpha")
     assert "Mondays at 09:30 (Europe/Berlin)" in slack.command("checkin").text
-    assert "Thursdays at 16:00 (Asia/Kolkata)" in slack.command("checkin thu 16:00 Asia/Kolkata").text
+    assert (
+        "Thursdays at 16:00 (Asia/Kolkata)" in slack.command("checkin thu 16:00 Asia/Kolkata").text
+    )
     assert "The weekly focus check is off" in slack.command("checkin off").text
     assert "longer than 2 weeks" in slack.command("stall 2").text

@@ -40,7 +40,10 @@ CALLER = Caller(Workspace("T1"), "U1", "C1")
         ("checkin", focus.Checkin()),
         ("checkin off", focus.Checkin(off=True)),
         ("checkin tue 14:05", focus.Checkin(weekday=1, minute=14 * 60 + 5)),
-        ("checkin Friday 09:00 Asia/Kolkata", focus.Checkin(weekday=4, minute=540, timezone="Asia/Kolkata")),
+        (
+            "checkin Friday 09:00 Asia/Kolkata",
+            focus.Checkin(weekday=4, minute=540, timezone="Asia/Kolkata"),
+        ),
         ("stall 3", focus.Stall(3)),
         ("help", focus.Help()),
     ],
@@ -92,7 +95,9 @@ def test_any_text_is_either_a_command_or_a_usage_error(text: str) -> None:
 
 
 def test_broadcasts_and_links_become_plain_words() -> None:
-    command = focus.parse_command("add <!here> ping <!subteam^S1|@ml-infra> see <https://x.io/a|doc> &amp; more")
+    command = focus.parse_command(
+        "add <!here> ping <!subteam^S1|@ml-infra> see <https://x.io/a|doc> &amp; more"
+    )
     assert command == focus.Add("@here ping @ml-infra see doc (https://x.io/a) & more", ())
 
 
@@ -192,7 +197,11 @@ def test_lists_are_separate_per_conversation_and_workspace(engine: Engine) -> No
     other_channel = Caller(Workspace("T1"), "U1", "C2")
     other_workspace = Caller(Workspace("T2"), "U1", "C1")
     with session_scope(engine) as session:
-        for caller, text in ((CALLER, "here"), (other_channel, "there"), (other_workspace, "elsewhere")):
+        for caller, text in (
+            (CALLER, "here"),
+            (other_channel, "there"),
+            (other_workspace, "elsewhere"),
+        ):
             focus.add_item(session, _new_list(session, caller), "U1", text, (), NOW)
         assert _texts(session, focus.find_list(session, CALLER)) == ["here"]
         assert _texts(session, focus.find_list(session, other_workspace)) == ["elsewhere"]

@@ -1,0 +1,255 @@
+"""The durable scheduler: due posts delivered once, failures retried or recorded, DST respected."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from freezegun import freeze_time
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.fakeslack import FakeSlack, Scripted
+from bot.recurrence import next_weekly
+from bot.scheduler import Scheduler, schedule_post
+from storage.base import Workspace, utcnow
+from storage.db import make_engine, session_scope
+from storage.schedule import ScheduledPost
+
+WORKSPACE = Workspace("T1")
+
+
+def post_text(session: Session, post: ScheduledPost, client: WebClient, now: datetime) -> None:
+    client.chat_postMessage(channel=post.channel_id, text=f"{post.kind} {post.idempotency_key}")
+
+
+def make_scheduler(engine: Engine, fake: FakeSlack, **deliverers) -> Scheduler:
+    client = WebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[])
+    return Scheduler(engine, {"test.say": post_text, **deliverers}, lambda _ws: client, utcnow)
+
+
+def add_post(
+    engine: Engine, key: str, due: datetime, channel: str = "C1", kind: str = "test.say"
+) -> None:
+    with session_scope(engine) as session:
+        schedule_post(
+            session,
+            workspace=WORKSPACE,
+            channel_id=channel,
+            kind=kind,
+            due_at=due,
+            key=key,
+            now=due,
+        )
+
+
+def states(engine: Engine) -> dict[str, tuple[str, int, str | None]]:
+    with session_scope(engine) as session:
+        return {
+            post.idempotency_key: (post.state, post.attempts, post.last_error)
+            for post in session.exec(select(ScheduledPost))
+        }
+
+
+def test_a_post_is_delivered_when_due_and_only_once(engine: Engine, fake_slack: FakeSlack) -> None:
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    add_post(engine, "k1", due)
+    scheduler = make_scheduler(engine, fake_slack)
+    with freeze_time(due - timedelta(seconds=1)):
+        assert scheduler.tick().sent == 0
+    with freeze_time(due):
+        assert scheduler.tick().sent == 1
+        assert scheduler.tick().sent == 0
+    assert [c["text"] for c in fake_slack.calls_to("chat.postMessage")] == ["test.say k1"]
+
+
+def test_the_same_key_never_makes_a_second_post(engine: Engine, fake_slack: FakeSlack) -> None:
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    add_post(engine, "same", due)
+    add_post(engine, "same", due + timedelta(hours=1))
+    with freeze_time(due + timedelta(days=1)):
+        make_scheduler(engine, fake_slack).tick()
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_rate_limits_are_retried_after_what_slack_asks(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    add_post(engine, "k1", due)
+    fake_slack.script(
+        "chat.postMessage",
+        Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "120"}),
+        Scripted(500, {"ok": False, "error": "internal_error"}),
+        Scripted(drop_connection=True),
+    )
+    scheduler = make_scheduler(engine, fake_slack)
+    with freeze_time(due):
+        assert scheduler.tick().retried == 1
+    assert states(engine)["k1"][0] == "pending"
+    assert "rate limited" in (states(engine)["k1"][2] or "")
+    with freeze_time(due + timedelta(seconds=119)):
+        assert scheduler.tick().retried == 0  # Retry-After is honoured
+    with freeze_time(due + timedelta(seconds=121)):
+        assert scheduler.tick().retried == 1  # the 500
+    with freeze_time(due + timedelta(minutes=10)):
+        assert scheduler.tick().retried == 1  # the dropped connection
+    with freeze_time(due + timedelta(hours=1)):
+        assert scheduler.tick().sent == 1
+    assert states(engine)["k1"] == ("sent", 4, None)
+    delivered = [c for c in fake_slack.calls_to("chat.postMessage")]
+    assert len(delivered) == 4  # three failures, one success: one message reached the channel
+
+
+def test_a_permanent_failure_is_recorded_and_does_not_block_others(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    add_post(engine, "archived", due, channel="C_ARCHIVED")
+    add_post(engine, "fine", due + timedelta(seconds=1), channel="C_FINE")
+    fake_slack.script("chat.postMessage", Scripted(200, {"ok": False, "error": "is_archived"}))
+    with freeze_time(due + timedelta(minutes=1)):
+        report = make_scheduler(engine, fake_slack).tick()
+    assert (report.sent, report.failed) == (1, 1)
+    assert states(engine)["archived"] == ("failed", 1, "Slack said is_archived")
+    assert states(engine)["fine"][0] == "sent"
+
+
+def test_a_post_without_a_deliverer_fails_with_a_reason(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    add_post(engine, "odd", due, kind="nobody.knows")
+    with freeze_time(due):
+        make_scheduler(engine, fake_slack).tick()
+    state, _, error = states(engine)["odd"]
+    assert state == "failed" and "no deliverer for kind 'nobody.knows'" in (error or "")
+
+
+def test_after_downtime_a_missed_weekly_post_is_delivered_once(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    def weekly(session: Session, post: ScheduledPost, client: WebClient, now: datetime) -> None:
+        client.chat_postMessage(channel=post.channel_id, text="weekly")
+        due = next_weekly(now, 0, 9 * 60 + 30, "Europe/Berlin")
+        schedule_post(
+            session,
+            workspace=WORKSPACE,
+            channel_id="C1",
+            kind="test.weekly",
+            due_at=due,
+            key=f"weekly:{due.isoformat()}",
+            now=now,
+        )
+
+    first = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    add_post(engine, f"weekly:{first.isoformat()}", first, kind="test.weekly")
+    scheduler = make_scheduler(engine, fake_slack, **{"test.weekly": weekly})
+    with freeze_time(first + timedelta(weeks=3, days=2)):  # three weeks down
+        scheduler.tick()
+        scheduler.tick()
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    with session_scope(engine) as session:
+        pending = session.exec(select(ScheduledPost).where(ScheduledPost.state == "pending")).one()
+    assert pending.due_at == datetime(2026, 12, 21, 8, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("timezone", "before", "after"),
+    [
+        # Monday 09:30 local, the week before and after clocks change.
+        (
+            "Europe/Berlin",
+            datetime(2027, 3, 22, 8, 30, tzinfo=UTC),
+            datetime(2027, 3, 29, 7, 30, tzinfo=UTC),
+        ),
+        (
+            "Europe/Berlin",
+            datetime(2026, 10, 19, 7, 30, tzinfo=UTC),
+            datetime(2026, 10, 26, 8, 30, tzinfo=UTC),
+        ),
+        (
+            "America/New_York",
+            datetime(2027, 3, 8, 14, 30, tzinfo=UTC),
+            datetime(2027, 3, 15, 13, 30, tzinfo=UTC),
+        ),
+        (
+            "Asia/Kolkata",
+            datetime(2027, 3, 22, 4, 0, tzinfo=UTC),
+            datetime(2027, 3, 29, 4, 0, tzinfo=UTC),
+        ),
+    ],
+)
+def test_weekly_times_stay_at_the_same_local_time_across_dst(
+    timezone: str, before: datetime, after: datetime
+) -> None:
+    assert next_weekly(before - timedelta(days=2), 0, 9 * 60 + 30, timezone) == before
+    assert next_weekly(before, 0, 9 * 60 + 30, timezone) == after
+
+
+def test_a_local_time_skipped_by_spring_forward_moves_past_the_gap() -> None:
+    # 02:30 does not exist in Berlin on Sunday 28 March 2027: the post goes at 03:30 (01:30 UTC).
+    after = datetime(2027, 3, 27, 12, 0, tzinfo=UTC)
+    assert next_weekly(after, 6, 2 * 60 + 30, "Europe/Berlin") == datetime(
+        2027, 3, 28, 1, 30, tzinfo=UTC
+    )
+
+
+def test_two_schedulers_racing_deliver_each_post_once(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    for number in range(30):
+        add_post(engine, f"k{number}", due, channel=f"C{number}")
+    schedulers = [make_scheduler(engine, fake_slack) for _ in range(2)]
+    with freeze_time(due):
+        threads = [threading.Thread(target=s.tick) for s in schedulers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    texts = [c["text"] for c in fake_slack.calls_to("chat.postMessage")]
+    assert sorted(texts) == sorted(f"test.say k{number}" for number in range(30))
+
+
+def test_a_post_abandoned_mid_delivery_is_taken_up_after_its_lease(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    add_post(engine, "k1", due)
+    with session_scope(engine) as session:  # a worker claimed it, then died
+        post = session.exec(select(ScheduledPost)).one()
+        post.state, post.lease_until, post.attempts = "sending", due + timedelta(minutes=5), 1
+    scheduler = make_scheduler(engine, fake_slack)
+    with freeze_time(due + timedelta(minutes=1)):
+        assert scheduler.tick().sent == 0
+    with freeze_time(due + timedelta(minutes=6)):
+        assert scheduler.tick().sent == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_deferral_rule_holds_a_post_until_it_allows(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    due = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    window = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    add_post(engine, "k1", due)
+    scheduler = make_scheduler(engine, fake_slack)
+    scheduler.defer = lambda session, workspace, channel, now: window if now < window else None
+    with freeze_time(due):
+        assert scheduler.tick().deferred == 1
+    with freeze_time(window - timedelta(minutes=1)):
+        assert scheduler.tick().sent == 0
+    with freeze_time(window):
+        assert scheduler.tick().sent == 1
+    assert states(engine)["k1"] == ("sent", 1, None)
+
+
+def test_a_restart_loses_nothing(engine: Engine, fake_slack: FakeSlack, database_url: str) -> None:
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    add_post(engine, "k1", due)
+    engine.dispose()
+    restarted = make_engine(database_url)
+    with freeze_time(due):
+        assert make_scheduler(restarted, fake_slack).tick().sent == 1
+    restarted.dispose()
