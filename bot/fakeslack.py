@@ -164,7 +164,7 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             """Stay quiet: the console and the tests read the recorded calls instead."""
 
     return Handler
