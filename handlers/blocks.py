@@ -44,6 +44,22 @@ def context(mrkdwn: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=cut(mrkdwn, MAX_CONTEXT_TEXT))])
 
 
+def packed_sections(
+    lines: Sequence[str], max_blocks: int, more: str = "…and {count} more."
+) -> list[Block]:
+    """Pack lines into sections within Slack's text limit; say how many lines did not fit."""
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    for index, line in enumerate(cut(line, MAX_SECTION_TEXT) for line in lines):
+        if chunk and len("\n".join([*chunk, line])) > MAX_SECTION_TEXT:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+            if len(blocks) == max_blocks - 1:
+                return [*blocks, context(more.format(count=len(lines) - index))]
+        chunk.append(line)
+    return [*blocks, section("\n".join(chunk))] if chunk else blocks
+
+
 def fit(blocks: Sequence[Block], limit: int = MAX_MESSAGE_BLOCKS) -> list[Block]:
     """Keep a message within a block limit, saying how much was left out."""
     if len(blocks) <= limit:

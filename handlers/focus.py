@@ -31,7 +31,17 @@ from bot.recurrence import zone
 from bot.scheduler import Deliverer, payload_of
 from bot.services import Services
 from handlers import home
-from handlers.blocks import MAX_VIEW_BLOCKS, as_dicts, context, cut, escape, fit, header, section
+from handlers.blocks import (
+    MAX_VIEW_BLOCKS,
+    as_dicts,
+    context,
+    cut,
+    escape,
+    fit,
+    header,
+    packed_sections,
+    section,
+)
 from handlers.slack import (
     Reply,
     answer_command,
@@ -51,6 +61,7 @@ DONE_ACTION, DROP_ACTION, ADD_ACTION = "focus_done", "focus_drop", "focus_add"
 ADD_VIEW = "focus_add_view"
 ADD_TEXT_BLOCK, ADD_OWNERS_BLOCK = "focus_add_text", "focus_add_owners"
 HOME_LIST_LIMIT = 5
+HISTORY_SECTIONS = 40
 HINT = "Type `/focus help` for every command."
 
 
@@ -229,12 +240,12 @@ def _history_reply(
     lines = [
         f"{event.at.astimezone(tz):%a %d %b %H:%M} · <@{event.actor_id}> {verbs[event.kind]} "
         f"“{escape(event.item_text)}”" + (f" — {escape(event.detail)}" if event.detail else "")
-        for event in events
+        for event in reversed(events)
     ]
-    blocks: list[Block] = [header(f"Focus history, last {span}")]
-    blocks += [section("\n".join(lines[start : start + 20])) for start in range(0, len(lines), 20)]
-    blocks.append(context(f"Times in {escape(timezone)}."))
-    return Reply(f"Focus history, last {span}", blocks)
+    title = f"Focus history, last {span}"
+    body = packed_sections(lines, HISTORY_SECTIONS, "…and {count} earlier changes.")
+    blocks = [header(title), *body, context(f"Newest first. Times in {escape(timezone)}.")]
+    return Reply(title, blocks)
 
 
 def list_blocks(view: ListView, now: datetime, *, buttons: bool = True) -> list[Block]:

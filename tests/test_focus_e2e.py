@@ -1,11 +1,25 @@
 """`/focus` end to end: signed HTTP requests, a fake Slack Web API recording what focusbot sent."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from slack_bolt.request import BoltRequest
+from sqlmodel import select
 
+from bot.app import Focusbot, create_focusbot
 from bot.fakeslack import FakeSlack
-from tests.conftest import ALICE, BOB, CAROL, CHANNEL, SlackUser, buttons, message_text
+from storage.focus import FocusEvent, FocusList
+from tests.conftest import (
+    ALICE,
+    BOB,
+    CAROL,
+    CHANNEL,
+    SlackUser,
+    buttons,
+    message_text,
+    settings_for,
+)
 
 
 def add(slack: SlackUser, *texts: str, user: str = ALICE, channel: str = CHANNEL) -> None:
@@ -67,6 +81,7 @@ def test_history_tells_who_added_finished_and_dropped_in_their_timezone(
     assert f"<@{BOB}> finished “alpha”" in text
     assert f"<@{CAROL}> dropped “beta” — superseded" in text
     assert "Times in America/New_York" in text
+    assert text.index("dropped “beta”") < text.index("added “alpha”")  # newest first
     assert "Nothing was added" in slack.command("history 1", channel="C0EMPTY").text
 
 
@@ -295,3 +310,56 @@ def test_checkin_settings_can_be_seen_and_changed(slack: SlackUser) -> None:
     )
     assert "The weekly focus check is off" in slack.command("checkin off").text
     assert "longer than 2 weeks" in slack.command("stall 2").text
+
+
+def test_long_texts_and_long_histories_stay_within_block_kit_limits(
+    slack: SlackUser, focusbot: Focusbot
+) -> None:
+    slack.command("limit 7")
+    for number in range(7):
+        add(slack, f"{number} " + "&<>" * 92)
+    with focusbot.services.session() as session:
+        focus_list = session.exec(select(FocusList)).one()
+        start = focusbot.services.now() - timedelta(days=20)
+        for minute in range(600):
+            session.add(
+                FocusEvent(
+                    list_id=focus_list.id,
+                    kind="added",
+                    actor_id=BOB,
+                    at=start + timedelta(minutes=minute),
+                    item_text="x" * 280,
+                )
+            )
+    for answer in (slack.command(""), slack.command("history")):
+        blocks = answer.json["blocks"]
+        assert len(blocks) <= 50
+        for block in blocks:
+            assert len((block.get("text") or {}).get("text", "")) <= 3000
+    assert "earlier changes" in slack.command("history").text
+
+
+def test_a_restart_loses_nothing(
+    slack: SlackUser, fake_slack: FakeSlack, database_url: str
+) -> None:
+    add(slack, "Survive the redeploy")
+    restarted = create_focusbot(settings_for(fake_slack, database_url))
+    response = restarted.app.dispatch(
+        BoltRequest(
+            **_bolt_fields(
+                slack.requests.command(
+                    "/focus",
+                    "",
+                    user_id=ALICE,
+                    channel_id=CHANNEL,
+                    response_url=fake_slack.response_url(),
+                )
+            )
+        )
+    )
+    assert "Survive the redeploy" in message_text(json.loads(response.body))
+    restarted.services.engine.dispose()
+
+
+def _bolt_fields(request) -> dict:
+    return {"body": request.body, "headers": dict(request.headers)}

@@ -253,3 +253,14 @@ def test_a_restart_loses_nothing(engine: Engine, fake_slack: FakeSlack, database
     with freeze_time(due):
         assert make_scheduler(restarted, fake_slack).tick().sent == 1
     restarted.dispose()
+
+
+def test_the_background_job_ticks_on_its_own(engine: Engine, fake_slack: FakeSlack) -> None:
+    add_post(engine, "k1", utcnow() - timedelta(seconds=1))
+    scheduler = make_scheduler(engine, fake_slack)
+    scheduler.start(interval_seconds=0.2)
+    try:
+        assert len(fake_slack.wait_for("chat.postMessage", 1, timeout=5)) == 1
+    finally:
+        scheduler.shutdown()
+    assert states(engine)["k1"][0] == "sent"
