@@ -240,3 +240,12 @@ def test_changing_the_check_in_replaces_the_pending_one(engine: Engine) -> None:
 )
 def test_time_in_focus_reads_naturally(days: int, words: str) -> None:
     assert focus.in_focus_for(timedelta(days=days, hours=5)) == words
+
+
+def test_a_refused_change_leaves_no_new_list_behind(engine: Engine) -> None:
+    with pytest.raises(FocusError), session_scope(engine) as session:
+        focus_list = _new_list(session)
+        focus.item_at(session, focus_list, 1)  # refused: the new list is empty
+    with session_scope(engine) as session:
+        assert focus.find_list(session, CALLER) is None
+        assert session.exec(select(ScheduledPost)).all() == []
