@@ -2,11 +2,16 @@
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot import scheduler
+from bot.recurrence import WEEKDAYS, format_clock, next_weekly
+from storage import digest as store
 from storage.base import Workspace
+from storage.db import add_or_take_existing
+from storage.digest import DigestSchedule
 
 
 @dataclass(frozen=True)
@@ -48,4 +53,99 @@ def build_digest(
     return sorted(
         (section for section in sections if section is not None and section.lines),
         key=lambda section: section.order,
+    )
+
+
+DIGEST_KIND = "digest.weekly"
+WEEK = timedelta(days=7)
+
+
+def window_ending(
+    workspace: Workspace, channel_id: str, end: datetime, timezone: str
+) -> DigestWindow:
+    """Return the week that ends at a moment, for a channel."""
+    return DigestWindow(workspace, channel_id, end - WEEK, end, timezone)
+
+
+def find_schedule(session: Session, workspace: Workspace, channel_id: str) -> DigestSchedule | None:
+    """Return when the channel gets its digest, if it was ever set up."""
+    return store.find_schedule(session, workspace, channel_id)
+
+
+def ensure_schedule(
+    session: Session,
+    workspace: Workspace,
+    channel_id: str,
+    timezone: Callable[[], str],
+    now: datetime,
+) -> DigestSchedule:
+    """Return the channel's schedule, setting up the default one (Monday 10:00) on first use."""
+    existing = store.find_schedule(session, workspace, channel_id)
+    if existing is not None:
+        return existing
+    schedule = DigestSchedule(
+        enterprise_id=workspace.enterprise_id,
+        team_id=workspace.team_id,
+        channel_id=channel_id,
+        timezone=timezone(),
+        created_at=now,
+    )
+    schedule, created = add_or_take_existing(
+        session, schedule, lambda: store.find_schedule(session, workspace, channel_id)
+    )
+    if not created:
+        return schedule
+    schedule_next(session, schedule, now)
+    return schedule
+
+
+def set_schedule(
+    session: Session,
+    schedule: DigestSchedule,
+    weekday: int | None,
+    minute: int | None,
+    timezone: str | None,
+    now: datetime,
+) -> None:
+    """Move the channel's digest to another weekday and time (weekday None turns it off)."""
+    schedule.weekday = weekday
+    if minute is not None:
+        schedule.minute = minute
+    schedule.timezone = timezone or schedule.timezone
+    session.add(schedule)
+    workspace = Workspace(schedule.team_id, schedule.enterprise_id)
+    scheduler.cancel_pending(session, workspace, schedule.channel_id, DIGEST_KIND)
+    schedule_next(session, schedule, now)
+
+
+def schedule_next(session: Session, schedule: DigestSchedule, now: datetime) -> None:
+    """Put the channel's next digest in the outbox, if the digest is on."""
+    if schedule.weekday is None:
+        return
+    due = next_weekly(now, schedule.weekday, schedule.minute, schedule.timezone)
+    scheduler.schedule_post(
+        session,
+        workspace=Workspace(schedule.team_id, schedule.enterprise_id),
+        channel_id=schedule.channel_id,
+        kind=DIGEST_KIND,
+        due_at=due,
+        key=f"{DIGEST_KIND}:{schedule.id}:{due.isoformat()}",
+        now=now,
+        payload={"schedule_id": schedule.id},
+    )
+
+
+def describe_schedule(schedule: DigestSchedule | None) -> str:
+    """Say when the channel gets its digest, in words."""
+    if schedule is None:
+        return (
+            "This channel has no weekly digest yet: it starts, Mondays at 10:00, with the first "
+            "pain point logged here."
+        )
+    if schedule.weekday is None:
+        return "The weekly ML sync digest is off in this channel."
+    day = WEEKDAYS[schedule.weekday].capitalize()
+    return (
+        f"The weekly ML sync digest is posted here {day}s at {format_clock(schedule.minute)} "
+        f"({schedule.timezone})."
     )

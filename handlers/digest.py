@@ -1,0 +1,95 @@
+"""The weekly ML sync digest in Slack: every feature's sections, within Block Kit's limits."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import Block
+from sqlmodel import Session
+
+from bot import digest
+from bot.digest import DigestLine, DigestSection, DigestSectionBuilder, DigestWindow
+from bot.recurrence import zone
+from bot.scheduler import payload_of
+from handlers.blocks import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, context, escape, fit, header
+from handlers.blocks import section as section_block
+from handlers.slack import int_value
+from storage.base import Workspace
+from storage.digest import DigestSchedule
+from storage.schedule import ScheduledPost
+
+LINES_PER_SECTION = 10
+MAX_LINE_LENGTH = 280
+
+
+def digest_blocks(sections: Sequence[DigestSection], window: DigestWindow) -> list[Block]:
+    """Render the digest: a header, then each section's first lines and how many more there are."""
+    tz = zone(window.timezone)
+    span = f"{window.start.astimezone(tz):%a %d %b} – {window.end.astimezone(tz):%a %d %b %Y}"
+    blocks: list[Block] = [header("Weekly ML sync digest"), context(escape(span))]
+    if not sections:
+        blocks.append(section_block("_A quiet week: nothing new to report._"))
+    for part in sections:
+        blocks.append(section_block(_section_text(part)))
+    return fit(blocks, MAX_MESSAGE_BLOCKS)
+
+
+def _section_text(part: DigestSection) -> str:
+    title = f"*{escape(part.title)}*"
+    shown = [_line_text(line) for line in part.lines[:LINES_PER_SECTION]]
+    more = len(part.lines) - len(shown)
+    suffix = f"\n_…and {more} more_" if more else ""
+    text = "\n".join([title, *shown])
+    while len(text) + len(suffix) > MAX_SECTION_TEXT and shown:
+        shown.pop()
+        more += 1
+        suffix = f"\n_…and {more} more_"
+        text = "\n".join([title, *shown])
+    return text + suffix
+
+
+def _line_text(line: DigestLine) -> str:
+    text = escape(line.text)
+    if len(text) > MAX_LINE_LENGTH:
+        text = text[: MAX_LINE_LENGTH - 1] + "…"
+    people = ", ".join(f"<@{user_id}>" for user_id in line.people[:10])
+    if len(line.people) > 10:
+        people += f" and {len(line.people) - 10} more"
+    return f"• {text}" + (f" — {people}" if people else "")
+
+
+def summary(sections: Sequence[DigestSection]) -> str:
+    """Return the digest's notification text."""
+    if not sections:
+        return "Weekly ML sync digest: a quiet week."
+    parts = ", ".join(f"{escape(part.title)} ({len(part.lines)})" for part in sections)
+    return f"Weekly ML sync digest: {parts}"
+
+
+def build(
+    session: Session, window: DigestWindow, builders: Sequence[DigestSectionBuilder]
+) -> tuple[str, list[Block]]:
+    """Build the digest of a window: its notification text and its blocks."""
+    sections = digest.build_digest(session, window, builders)
+    return summary(sections), digest_blocks(sections, window)
+
+
+def all_builders() -> list[DigestSectionBuilder]:
+    """Return every feature's digest sections."""
+    import handlers  # the features are known once the package has loaded
+
+    return [builder for feature in handlers.FEATURES for builder in feature.DIGEST_SECTIONS]
+
+
+def deliver_digest(session: Session, post: ScheduledPost, client: WebClient, now: datetime) -> None:
+    """Post a channel's weekly digest for the week up to now, and schedule the next one."""
+    schedule = session.get(DigestSchedule, int_value(payload_of(post).get("schedule_id")) or 0)
+    if schedule is None or schedule.weekday is None:
+        return
+    workspace = Workspace(schedule.team_id, schedule.enterprise_id)
+    window = digest.window_ending(workspace, schedule.channel_id, post.due_at, schedule.timezone)
+    text, blocks = build(session, window, all_builders())
+    client.chat_postMessage(
+        channel=schedule.channel_id, text=text, blocks=[block.to_dict() for block in blocks]
+    )
+    digest.schedule_next(session, schedule, now)

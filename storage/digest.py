@@ -1,0 +1,37 @@
+"""When each channel gets the weekly ML sync digest."""
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, select
+
+from storage.base import UTCDateTime, Workspace
+
+DEFAULT_WEEKDAY, DEFAULT_MINUTE = 0, 10 * 60
+
+
+class DigestSchedule(SQLModel, table=True):
+    """A channel's weekly digest: its weekday and time in the team's timezone, or off."""
+
+    __tablename__ = "digest_schedule"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str = Field(default="", max_length=32)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    weekday: int | None = DEFAULT_WEEKDAY
+    minute: int = DEFAULT_MINUTE
+    timezone: str = Field(default="UTC", max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+def find_schedule(session: Session, workspace: Workspace, channel_id: str) -> DigestSchedule | None:
+    """Return the channel's digest schedule, if it has one."""
+    return session.exec(
+        select(DigestSchedule).where(
+            DigestSchedule.enterprise_id == workspace.enterprise_id,
+            DigestSchedule.team_id == workspace.team_id,
+            DigestSchedule.channel_id == channel_id,
+        )
+    ).first()

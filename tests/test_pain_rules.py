@@ -1,0 +1,131 @@
+"""Pain point rules without Slack: reading commands, demand, the similarity index, export."""
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot import pain
+from bot.pain import Log, Merge, MeToo, NameTheme, PainError, Threshold, UsageError
+from storage.base import Workspace
+from storage.db import session_scope
+from storage.pain import IN_PROGRESS, WONT_FIX
+
+TEAM = Workspace("T0RULES")
+NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("GPU queue takes forever", Log("GPU queue takes forever")),
+        ("log list of tables is missing", Log("list of tables is missing")),
+        ("+1 12", MeToo(12)),
+        ("metoo #12", MeToo(12)),
+        ("merge 4 into 2", Merge(4, 2)),
+        ("theme 4 Slow   GPU queue", NameTheme(4, "Slow GPU queue")),
+        ("threshold 5 2", Threshold(5, 2)),
+        ("list won't fix", pain.ListPoints((WONT_FIX,))),
+        ("list In Progress", pain.ListPoints((IN_PROGRESS,))),
+        ("reaction :Pain:", pain.Reaction(emoji="pain")),
+        ("digest schedule tue 09:15", pain.Digest("schedule", 1, 9 * 60 + 15, None)),
+    ],
+)
+def test_commands_are_read(text: str, command: pain.Command) -> None:
+    assert pain.parse_command(text) == command
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("merge 4 4", "Merge a pain point into another one"),
+        ("merge 4", "Give a pain point's number"),
+        ("split 4 5", "takes only a number"),
+        ("theme 4", "Give the theme a name"),
+        ("threshold 3", "Give a number of people and of weeks"),
+        ("threshold 3 60", "Weeks go from 1 to 52"),
+        ("reaction :a b:", "Give one emoji"),
+        ("digest schedule mon 25:00", "is not a 24-hour time"),
+        ("digest weekly", "Use `/pain digest`"),
+        ("export now", "takes nothing after it"),
+    ],
+)
+def test_bad_commands_say_how_to_write_them(text: str, problem: str) -> None:
+    with pytest.raises(UsageError, match=problem):
+        pain.parse_command(text)
+
+
+def test_demand_counts_people_once_even_across_merged_pain_points(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        first = pain.log_pain(session, TEAM, "U1", "C1", "No access to the events table", NOW)
+        pain.log_pain(session, TEAM, "U2", "C1", "Code reviews take a week", NOW)
+        pain.log_pain(session, TEAM, "U1", "C1", "Our cloud bill doubled", NOW)
+        pain.me_too(session, TEAM, "U2", first.point.number, NOW)
+    with session_scope(engine) as session:
+        pain.merge(session, TEAM, "U9", 3, 2, NOW)
+        themes, total = pain.top_themes(session, TEAM, 8, NOW + timedelta(days=1))
+    assert total == 2
+    assert sorted(demand.people for demand in themes) == [2, 2]
+
+
+def test_a_refused_change_leaves_everything_as_it_was(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        pain.log_pain(session, TEAM, "U1", "C1", "GPU queue takes forever", NOW)
+    with pytest.raises(PainError, match="no pain point 9"), session_scope(engine) as session:
+        pain.me_too(session, TEAM, "U2", 9, NOW)
+    with session_scope(engine) as session:
+        assert pain.view_point(session, TEAM, 1).people == ("U1",)
+
+
+def test_the_index_picks_up_pain_points_committed_elsewhere(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        pain.log_pain(session, TEAM, "U1", "C1", "GPU queue takes forever", NOW)
+        assert len(pain.synced_index(session, TEAM)) == 1
+    with session_scope(engine) as session:
+        session.add(_point_of_other_process(session))
+    with session_scope(engine) as session:
+        similar, group = pain.similar_points(session, TEAM, "the slurm queue for A100s is slow")
+        assert len(pain.synced_index(session, TEAM)) == 2
+    assert group is not None
+    assert {item.point.number for item in similar} >= {2}
+
+
+def _point_of_other_process(session: object) -> pain.PainPoint:
+    from sqlmodel import Session
+
+    assert isinstance(session, Session)
+    theme = pain.PainTheme(team_id=TEAM.team_id, created_at=NOW)
+    session.add(theme)
+    session.flush()
+    return pain.PainPoint(
+        team_id=TEAM.team_id,
+        number=2,
+        text="waiting hours in the GPU queue",
+        reporter_id="U2",
+        logged_by="U2",
+        channel_id="C1",
+        created_at=NOW,
+        theme_id=theme.id or 0,
+    )
+
+
+def test_export_writes_a_json_array_and_reports_progress(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        for number in range(3):
+            pain.log_pain(session, TEAM, f"U{number}", "C1", f"complaint {number} ünïcode", NOW)
+        pain.log_pain(session, Workspace("T0OTHER"), "U7", "C1", "elsewhere", NOW)
+    out, seen = io.StringIO(), []
+    written = pain.export_pain_points(
+        engine, "json", out, lambda done, total: seen.append((done, total)), workspace=TEAM
+    )
+    rows = json.loads(out.getvalue())
+    assert written == 3 and seen[-1] == (3, 3)
+    assert [row["text"] for row in rows] == [f"complaint {n} ünïcode" for n in range(3)]
+    assert rows[0]["people"] == ["U0"] and rows[0]["created_at"] == NOW.isoformat()
+    empty = io.StringIO()
+    assert pain.export_pain_points(engine, "json", empty, workspace=Workspace("T0NONE")) == 0
+    assert json.loads(empty.getvalue()) == []
+    with pytest.raises(ValueError, match="unknown export format"):
+        pain.export_pain_points(engine, "xml", io.StringIO())
