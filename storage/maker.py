@@ -1,0 +1,217 @@
+"""Tables and queries of maker time: team schedules, members, linked calendars, their meetings."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint, delete
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.base import UTCDateTime, Workspace
+
+
+class MakerSchedule(SQLModel, table=True):
+    """A team channel's working day, meeting windows and meeting-free weekdays."""
+
+    __tablename__ = "maker_schedule"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str = Field(default="", max_length=32)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    timezone: str = Field(default="UTC", max_length=64)
+    windows: str = Field(default="", max_length=500)
+    day_start: int = 9 * 60
+    day_end: int = 17 * 60 + 30
+    meeting_free_days: str = Field(default="", max_length=16)
+    long_minutes: int = 30
+    big_attendees: int = 6
+    defer_posts: bool = True
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MakerMember(SQLModel, table=True):
+    """Someone who uses `/maker` in a team channel, and so belongs to that team."""
+
+    __tablename__ = "maker_member"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "channel_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str = Field(default="", max_length=32)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32, index=True)
+    seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MakerCalendar(SQLModel, table=True):
+    """A member's private iCal address, and how reading it went."""
+
+    __tablename__ = "maker_calendar"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str = Field(default="", max_length=32)
+    team_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    url: str = Field(sa_type=Text)
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    linked_at: datetime = Field(sa_type=UTCDateTime)
+    last_read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expanded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=200)
+
+
+class MakerMeeting(SQLModel, table=True):
+    """One occurrence of a meeting read from a linked calendar."""
+
+    __tablename__ = "maker_meeting"
+    __table_args__ = (UniqueConstraint("calendar_id", "occurrence_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    calendar_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("maker_calendar.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    occurrence_key: str = Field(max_length=64)
+    start: datetime = Field(sa_type=UTCDateTime, index=True)
+    end: datetime = Field(sa_type=UTCDateTime)
+    people: int = 0
+    organizer: str = Field(default="", max_length=200)
+    summary: str = Field(default="", max_length=200)
+
+
+def find_schedule(session: Session, workspace: Workspace, channel_id: str) -> MakerSchedule | None:
+    """Return the channel's schedule, if it has one."""
+    return session.exec(
+        select(MakerSchedule).where(
+            MakerSchedule.enterprise_id == workspace.enterprise_id,
+            MakerSchedule.team_id == workspace.team_id,
+            MakerSchedule.channel_id == channel_id,
+        )
+    ).first()
+
+
+def schedules_of_member(
+    session: Session, workspace: Workspace, user_id: str
+) -> list[MakerSchedule]:
+    """Return the schedules of the team channels a person belongs to."""
+    channels = select(MakerMember.channel_id).where(
+        MakerMember.enterprise_id == workspace.enterprise_id,
+        MakerMember.team_id == workspace.team_id,
+        MakerMember.user_id == user_id,
+    )
+    return list(
+        session.exec(
+            select(MakerSchedule)
+            .where(
+                MakerSchedule.enterprise_id == workspace.enterprise_id,
+                MakerSchedule.team_id == workspace.team_id,
+                col(MakerSchedule.channel_id).in_(channels),
+            )
+            .order_by(col(MakerSchedule.id))
+        )
+    )
+
+
+def find_member(
+    session: Session, workspace: Workspace, channel_id: str, user_id: str
+) -> MakerMember | None:
+    """Return the person's membership of a team channel, if any."""
+    return session.exec(
+        select(MakerMember).where(
+            MakerMember.enterprise_id == workspace.enterprise_id,
+            MakerMember.team_id == workspace.team_id,
+            MakerMember.channel_id == channel_id,
+            MakerMember.user_id == user_id,
+        )
+    ).first()
+
+
+def calendars_of_channel(
+    session: Session, workspace: Workspace, channel_id: str
+) -> list[MakerCalendar]:
+    """Return the linked calendars of a team channel's members."""
+    members = select(MakerMember.user_id).where(
+        MakerMember.enterprise_id == workspace.enterprise_id,
+        MakerMember.team_id == workspace.team_id,
+        MakerMember.channel_id == channel_id,
+    )
+    return list(
+        session.exec(
+            select(MakerCalendar)
+            .where(
+                MakerCalendar.enterprise_id == workspace.enterprise_id,
+                MakerCalendar.team_id == workspace.team_id,
+                col(MakerCalendar.user_id).in_(members),
+            )
+            .order_by(col(MakerCalendar.id))
+        )
+    )
+
+
+def find_calendar(session: Session, workspace: Workspace, user_id: str) -> MakerCalendar | None:
+    """Return the person's linked calendar, if any."""
+    return session.exec(
+        select(MakerCalendar).where(
+            MakerCalendar.enterprise_id == workspace.enterprise_id,
+            MakerCalendar.team_id == workspace.team_id,
+            MakerCalendar.user_id == user_id,
+        )
+    ).first()
+
+
+def meetings_between(
+    session: Session, calendar_ids: Sequence[int], start: datetime, end: datetime
+) -> list[MakerMeeting]:
+    """Return the meetings of these calendars that overlap [start, end), earliest first."""
+    if not calendar_ids:
+        return []
+    return list(
+        session.exec(
+            select(MakerMeeting)
+            .where(
+                col(MakerMeeting.calendar_id).in_(list(calendar_ids)),
+                MakerMeeting.start < end,
+                MakerMeeting.end > start,
+            )
+            .order_by(col(MakerMeeting.start), col(MakerMeeting.id))
+        )
+    )
+
+
+def replace_meetings(
+    session: Session,
+    calendar_id: int,
+    start: datetime,
+    end: datetime,
+    meetings: Sequence[MakerMeeting],
+) -> None:
+    """Make these the calendar's meetings starting in [start, end); keep older ones."""
+    stale = session.exec(
+        select(MakerMeeting).where(
+            MakerMeeting.calendar_id == calendar_id,
+            MakerMeeting.start >= start,
+            MakerMeeting.start < end,
+        )
+    )
+    for meeting in stale:
+        session.delete(meeting)
+    session.flush()
+    kept = {
+        row.occurrence_key
+        for row in session.exec(select(MakerMeeting).where(MakerMeeting.calendar_id == calendar_id))
+    }
+    for meeting in meetings:
+        if meeting.occurrence_key not in kept:
+            kept.add(meeting.occurrence_key)
+            session.add(meeting)
+
+
+def forget_meetings(session: Session, calendar_id: int) -> None:
+    """Delete every meeting read from a calendar."""
+    session.execute(delete(MakerMeeting).where(col(MakerMeeting.calendar_id) == calendar_id))
