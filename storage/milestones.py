@@ -1,0 +1,198 @@
+"""Tables and queries of milestones: a conversation's vision, its milestones and their history."""
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, col, func, select
+
+from storage.base import UTCDateTime, Workspace
+from storage.schedule import PENDING, ScheduledPost
+
+OPEN, ACHIEVED, DROPPED = "open", "achieved", "dropped"
+DEFAULT_CADENCE_WEEKS = 13
+DEFAULT_CONFIDENCE = 50
+
+
+class MilestoneBoard(SQLModel, table=True):
+    """A conversation's milestones: its vision, revisit cadence and optional check-ins."""
+
+    __tablename__ = "milestone_board"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str = Field(default="", max_length=32)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    vision: str = Field(default="", max_length=2000)
+    vision_set_by: str | None = Field(default=None, max_length=32)
+    vision_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cadence_weeks: int = DEFAULT_CADENCE_WEEKS
+    checkin_weeks: int | None = None
+    timezone: str = Field(default="UTC", max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Milestone(SQLModel, table=True):
+    """A meaningful step towards the vision, with a target date and a confidence."""
+
+    __tablename__ = "milestone"
+    __table_args__ = (UniqueConstraint("board_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("milestone_board.id", ondelete="CASCADE"),
+            index=True,
+            nullable=False,
+        )
+    )
+    number: int
+    title: str = Field(max_length=1000)
+    target: date = Field(sa_column=Column(Date, nullable=False))
+    confidence: int = DEFAULT_CONFIDENCE
+    state: str = Field(default=OPEN, max_length=16, index=True)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revisit_anchor: datetime = Field(sa_type=UTCDateTime)
+    revisit_round: int = 0
+    awaiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_by: str | None = Field(default=None, max_length=32)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_reason: str | None = Field(default=None, max_length=1000)
+
+
+class MilestoneEvent(SQLModel, table=True):
+    """A change to a milestone: who did what, when, from what to what."""
+
+    __tablename__ = "milestone_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    milestone_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("milestone.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    kind: str = Field(max_length=16)
+    actor_id: str = Field(max_length=32, index=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    before: str = Field(default="", max_length=1000)
+    after: str = Field(default="", max_length=1000)
+    reason: str = Field(default="", max_length=1000)
+    confidence: int | None = None
+
+
+def find_board(session: Session, workspace: Workspace, channel_id: str) -> MilestoneBoard | None:
+    """Return the conversation's board, if it has one."""
+    return session.exec(
+        select(MilestoneBoard).where(
+            MilestoneBoard.enterprise_id == workspace.enterprise_id,
+            MilestoneBoard.team_id == workspace.team_id,
+            MilestoneBoard.channel_id == channel_id,
+        )
+    ).first()
+
+
+def get_board(session: Session, workspace: Workspace, board_id: int) -> MilestoneBoard | None:
+    """Return a board by id, only if it belongs to the workspace."""
+    board = session.get(MilestoneBoard, board_id)
+    if board is None or (board.enterprise_id, board.team_id) != (
+        workspace.enterprise_id,
+        workspace.team_id,
+    ):
+        return None
+    return board
+
+
+def get_milestone(session: Session, workspace: Workspace, milestone_id: int) -> Milestone | None:
+    """Return a milestone by id, only if its board belongs to the workspace."""
+    milestone = session.get(Milestone, milestone_id)
+    if milestone is None or get_board(session, workspace, milestone.board_id) is None:
+        return None
+    return milestone
+
+
+def by_number(session: Session, board_id: int, number: int) -> Milestone | None:
+    """Return the board's milestone with this number."""
+    return session.exec(
+        select(Milestone).where(Milestone.board_id == board_id, Milestone.number == number)
+    ).first()
+
+
+def next_number(session: Session, board_id: int) -> int:
+    """Return the number the board's next milestone gets."""
+    highest = session.exec(
+        select(func.max(Milestone.number)).where(Milestone.board_id == board_id)
+    ).one()
+    return int(highest or 0) + 1
+
+
+def milestones_of(session: Session, board_id: int, *, states: tuple[str, ...]) -> list[Milestone]:
+    """Return the board's milestones in these states, soonest target first."""
+    return list(
+        session.exec(
+            select(Milestone)
+            .where(Milestone.board_id == board_id, col(Milestone.state).in_(states))
+            .order_by(col(Milestone.target), col(Milestone.number))
+        )
+    )
+
+
+def events_of(session: Session, milestone_id: int) -> list[MilestoneEvent]:
+    """Return a milestone's history, oldest first."""
+    return list(
+        session.exec(
+            select(MilestoneEvent)
+            .where(MilestoneEvent.milestone_id == milestone_id)
+            .order_by(col(MilestoneEvent.at), col(MilestoneEvent.id))
+        )
+    )
+
+
+def board_events_between(
+    session: Session, board_id: int, start: datetime, end: datetime
+) -> list[tuple[MilestoneEvent, Milestone]]:
+    """Return the board's events from start (inclusive) to end (exclusive), oldest first."""
+    rows = session.exec(
+        select(MilestoneEvent, Milestone)
+        .join(Milestone, col(Milestone.id) == col(MilestoneEvent.milestone_id))
+        .where(
+            Milestone.board_id == board_id,
+            MilestoneEvent.at >= start,
+            MilestoneEvent.at < end,
+        )
+        .order_by(col(MilestoneEvent.at), col(MilestoneEvent.id))
+    )
+    return [(event, milestone) for event, milestone in rows]
+
+
+def boards_of_person(session: Session, workspace: Workspace, user_id: str) -> list[MilestoneBoard]:
+    """Return the boards whose milestones a person has created or changed, oldest first."""
+    touched = (
+        select(Milestone.board_id)
+        .join(MilestoneEvent, col(MilestoneEvent.milestone_id) == col(Milestone.id))
+        .where(MilestoneEvent.actor_id == user_id)
+    )
+    return list(
+        session.exec(
+            select(MilestoneBoard)
+            .where(
+                MilestoneBoard.enterprise_id == workspace.enterprise_id,
+                MilestoneBoard.team_id == workspace.team_id,
+                col(MilestoneBoard.id).in_(touched),
+            )
+            .order_by(col(MilestoneBoard.id))
+        )
+    )
+
+
+def pending_posts_with_prefix(session: Session, key_prefix: str) -> list[ScheduledPost]:
+    """Return the outbox's pending posts whose idempotency key starts with a prefix."""
+    return list(
+        session.exec(
+            select(ScheduledPost).where(
+                col(ScheduledPost.idempotency_key).startswith(key_prefix, autoescape=True),
+                ScheduledPost.state == PENDING,
+            )
+        )
+    )
