@@ -3,24 +3,30 @@
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from pydantic import SecretStr
+from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy.engine import Engine
 
 import handlers
+from bot import inbox, maker
+from bot.manifest import bot_scopes
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.settings import Settings
-from handlers import home
+from handlers import home, installs
 from storage.base import Workspace, utcnow
 from storage.db import make_engine
+from storage.installations import installation_store, oauth_state_store
 
 
 @dataclass
@@ -39,41 +45,96 @@ def create_focusbot(
     clock: Callable[[], datetime] = utcnow,
     process_before_response: bool = False,
 ) -> Focusbot:
-    """Wire a focusbot from its settings."""
+    """Wire a focusbot from its settings: one workspace's bot token, or OAuth installs."""
     services = Services(
         settings=settings, engine=engine or make_engine(settings.database_url), clock=clock
     )
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client = WebClient(
-        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+        token=None if settings.installs_in_many_workspaces else token,
         base_url=settings.slack_api_url,
         retry_handlers=[
             ConnectionErrorRetryHandler(),
             RateLimitErrorRetryHandler(max_retry_count=2),
         ],
     )
+    oauth = _oauth_settings(settings, services.engine)
     app = App(
         client=client,
-        signing_secret=(
-            settings.slack_signing_secret.get_secret_value()
-            if settings.slack_signing_secret
-            else None
-        ),
+        signing_secret=_reveal(settings.slack_signing_secret),
+        oauth_settings=oauth,
         process_before_response=process_before_response,
         logger=logging.getLogger("focusbot.bolt"),
     )
     app.middleware(_provide(services))
+    app.middleware(_drop_repeats(services))
     for feature in handlers.FEATURES:
         feature.register(app)
         services.home_sections.append(feature.home_section)
         services.digest_sections.extend(feature.DIGEST_SECTIONS)
     home.register(app)
+    installs.register(app)
     deliverers = {
         kind: deliver for f in handlers.FEATURES for kind, deliver in f.DELIVERERS.items()
     }
-    # The scheduler retries on its own schedule (backoff, Retry-After), never inline in a tick.
-    scheduler_client = WebClient(token=client.token, base_url=client.base_url, retry_handlers=[])
-    scheduler = Scheduler(services.engine, deliverers, _client_for(scheduler_client), clock)
+    scheduler = Scheduler(
+        services.engine,
+        deliverers,
+        _scheduler_clients(settings, client, oauth),
+        clock,
+        defer=maker.defer_until,
+        lease=timedelta(seconds=settings.scheduler_lease_seconds),
+        chores=[inbox.forget_old_requests],
+    )
     return Focusbot(app=app, services=services, scheduler=scheduler)
+
+
+def _oauth_settings(settings: Settings, engine: Engine) -> OAuthSettings | None:
+    if not settings.installs_in_many_workspaces:
+        return None
+    assert settings.slack_client_id is not None
+    return OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=_reveal(settings.slack_client_secret),
+        scopes=list(bot_scopes()),
+        installation_store=installation_store(settings.slack_client_id, engine),
+        state_store=oauth_state_store(engine),
+        install_path="/slack/install",
+        redirect_uri_path="/slack/oauth_redirect",
+    )
+
+
+def _scheduler_clients(
+    settings: Settings, client: WebClient, oauth: OAuthSettings | None
+) -> Callable[[Workspace], WebClient]:
+    """Return how the scheduler gets a workspace's client; it retries on its own schedule."""
+    if oauth is None:
+        single = WebClient(token=client.token, base_url=client.base_url, retry_handlers=[])
+        return lambda _workspace: single
+    store = oauth.installation_store
+    rotator = TokenRotator(
+        client_id=oauth.client_id,
+        client_secret=oauth.client_secret,
+        client=WebClient(base_url=client.base_url),
+    )
+
+    def installed_client(workspace: Workspace) -> WebClient:
+        bot = store.find_bot(
+            enterprise_id=workspace.enterprise_id or None, team_id=workspace.team_id
+        )
+        if bot is None:
+            raise LookupError(f"focusbot is not installed in workspace {workspace.team_id}")
+        refreshed = rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=120)
+        if refreshed is not None:
+            store.save_bot(refreshed)
+            bot = refreshed
+        return WebClient(token=bot.bot_token, base_url=client.base_url, retry_handlers=[])
+
+    return installed_client
+
+
+def _reveal(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
 
 
 def _provide(services: Services) -> Callable[..., Any]:
@@ -84,8 +145,13 @@ def _provide(services: Services) -> Callable[..., Any]:
     return provide_services
 
 
-def _client_for(client: WebClient) -> Callable[[Workspace], WebClient]:
-    def client_for(_workspace: Workspace) -> WebClient:
-        return client
+def _drop_repeats(services: Services) -> Callable[..., Any]:
+    def drop_repeated_requests(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        key = inbox.request_key(body)
+        if key is not None:
+            with services.session() as session:
+                if not inbox.first_sighting(session, key, services.now()):
+                    return BoltResponse(status=200, body="")
+        return next()
 
-    return client_for
+    return drop_repeated_requests

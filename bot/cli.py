@@ -1,14 +1,22 @@
-"""The `focusbot` command line: run, console, migrate."""
+"""The `focusbot` command line: run, start, console, migrate, doctor, export."""
 
 import logging
 import sys
 from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console as Terminal
+from rich.progress import Progress
+from sqlalchemy.engine import Engine
 
 from bot.app import Focusbot, create_focusbot
 from bot.console import FocusbotConsole
+from bot.doctor import check, exit_code, render
+from bot.logs import configure_logging
+from bot.pain import export_pain_points
 from bot.settings import Settings
 from bot.web import serve
 from storage.db import make_engine
@@ -21,13 +29,22 @@ cli = typer.Typer(
     add_completion=False,
 )
 errors = Terminal(stderr=True, markup=False, highlight=False)
+export_cli = typer.Typer(help="Export focusbot's data.", no_args_is_help=True)
+cli.add_typer(export_cli, name="export")
+
+
+class ExportFormat(StrEnum):
+    """The formats data can be exported in."""
+
+    csv = "csv"
+    json = "json"
 
 
 @cli.command()
 def run(
-    http: bool = typer.Option(False, "--http", help="Serve Slack's requests over HTTP."),
-    host: str = typer.Option("127.0.0.1", help="Address to listen on (HTTP mode)."),
-    port: int = typer.Option(3000, help="Port to listen on (HTTP mode)."),
+    http: Annotated[bool, typer.Option("--http", help="Serve Slack's requests over HTTP.")] = False,
+    host: Annotated[str, typer.Option(help="Address to listen on (HTTP mode).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (HTTP mode).")] = 3000,
 ) -> None:
     """Run focusbot in Socket Mode, or over HTTP with --http."""
     settings = Settings()
@@ -77,6 +94,36 @@ def migrate() -> None:
         typer.echo(f"Upgraded the database schema from {before or 'empty'} to {after}.")
 
 
+@cli.command()
+def doctor() -> None:
+    """Check tokens, scopes, database and schema; say what is wrong in plain words."""
+    findings = check(Settings())
+    typer.echo(render(findings))
+    raise typer.Exit(exit_code(findings))
+
+
+@export_cli.command("pain")
+def export_pain(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or json.")] = ExportFormat.csv,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: standard output).")
+    ] = None,
+) -> None:
+    """Export every pain point as CSV or as a JSON array."""
+    engine = _prepared_engine(Settings())
+    if out is None:
+        export_pain_points(engine, fmt.value, sys.stdout)
+        return
+    with out.open("w", encoding="utf-8", newline="") as file, Progress(console=errors) as progress:
+        task = progress.add_task(f"Exporting pain points to {out}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        written = export_pain_points(engine, fmt.value, file, advance)
+    errors.print(f"Wrote {written} pain points to {out}.")
+
+
 def _serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
     _configure_logging(settings)
     focusbot = _prepared(settings)
@@ -95,6 +142,11 @@ def _serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
 
 
 def _prepared(settings: Settings) -> Focusbot:
+    return create_focusbot(settings, engine=_prepared_engine(settings))
+
+
+def _prepared_engine(settings: Settings) -> Engine:
+    """Return the database engine, its schema current: SQLite upgrades itself, PostgreSQL asks."""
     engine = make_engine(settings.database_url)
     if engine.dialect.name == "sqlite":
         upgrade(engine)
@@ -104,11 +156,12 @@ def _prepared(settings: Settings) -> Focusbot:
             f"focusbot needs {head_revision(engine)}: run  focusbot migrate"
         )
         raise typer.Exit(2)
-    return create_focusbot(settings, engine=engine)
+    return engine
 
 
 def _console(settings: Settings) -> None:
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("focusbot.bolt").setLevel(logging.ERROR)  # its hints are for developers
     terminal = Terminal(highlight=False, markup=False)
     session = FocusbotConsole(settings, terminal)
     try:
@@ -129,10 +182,7 @@ def _input_lines(terminal: Terminal) -> Iterator[str]:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_json, secrets=settings.secret_values())
 
 
 def main() -> None:

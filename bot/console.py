@@ -2,6 +2,7 @@
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -32,6 +33,9 @@ Type slash commands as in Slack, for example:  /focus add Ship the eval harness
   as <name>            act as someone else (as alex)
   in #<channel> | dm   move to a channel, or to your DM with focusbot
   tz <Area/City>       set the current person's timezone (tz Europe/Berlin)
+  say <text>           post a message in the channel, as a person would
+  react <emoji>        react to the last message said (react pain)
+  shortcut <id>        use a message shortcut on the last message said (shortcut pain_log_message)
   wait <n><m|h|d|w>    move the clock forward and deliver what falls due (wait 3d)
   time                 show the console's clock
   help | quit"""
@@ -54,6 +58,7 @@ class Session:
     channel: str = "#ml-team"
     offset: timedelta = timedelta()
     buttons: dict[int, tuple[dict[str, Any], Origin]] = field(default_factory=dict)
+    last_message: dict[str, Any] | None = None
 
 
 class FocusbotConsole:
@@ -114,6 +119,9 @@ class FocusbotConsole:
             "as": lambda rest, _more: self._act_as(rest),
             "in": lambda rest, _more: self._move_to(rest),
             "tz": lambda rest, _more: self._set_timezone(rest),
+            "say": lambda rest, _more: self._say(rest),
+            "react": lambda rest, more: self._react(rest, more),
+            "shortcut": self._shortcut,
             "wait": lambda rest, more: self._wait(rest, more),
             "time": lambda _rest, _more: self._show_time(),
             "help": lambda _rest, _more: self.terminal.print(HELP),
@@ -209,6 +217,47 @@ class FocusbotConsole:
             return
         self.fake.timezones[self._user_id(self.state.user)] = name
         self.terminal.print(f"@{self.state.user} now lives in {name}.", style="cyan")
+
+    def _say(self, text: str) -> None:
+        if not text:
+            self.terminal.print("Say something: say the GPU queue is stuck again", style="yellow")
+            return
+        user_id = self._user_id(self.state.user)
+        self.state.last_message = self.fake.say(
+            self._channel_id(), user_id, self._as_slack_text(text)
+        )
+
+    def _react(self, emoji: str, lines: Iterator[str]) -> None:
+        message = self.state.last_message
+        if message is None or not emoji.strip(":"):
+            self.terminal.print("First say something, then react to it: react pain", style="yellow")
+            return
+        event = {
+            "type": "reaction_added",
+            "user": self._user_id(self.state.user),
+            "reaction": emoji.strip(":"),
+            "item_user": message["user"],
+            "item": {"type": "message", "channel": message["channel"], "ts": message["ts"]},
+            "event_ts": message["ts"],
+        }
+        self._dispatch(self.requests.event(event, event_id=f"Ev{uuid.uuid4().hex[:12]}"))
+        self._render_new_calls(lines)
+
+    def _shortcut(self, callback_id: str, lines: Iterator[str]) -> None:
+        message = self.state.last_message
+        if message is None or not callback_id:
+            self.terminal.print(
+                "First say something, then: shortcut pain_log_message", style="yellow"
+            )
+            return
+        response_url = self._new_response_url()
+        request = self.requests.message_shortcut(
+            callback_id, message, user_id=self._user_id(self.state.user), response_url=response_url
+        )
+        status, _ = self._dispatch(request)
+        if status == 404:
+            self.terminal.print(f"focusbot has no shortcut {callback_id}.", style="yellow")
+        self._render_new_calls(lines)
 
     def _wait(self, rest: str, lines: Iterator[str]) -> None:
         match = DURATION.match(rest.replace(" ", ""))

@@ -7,8 +7,10 @@ import hashlib
 import hmac
 import itertools
 import json
+import random
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,12 +31,18 @@ class Call:
 
 @dataclass(frozen=True)
 class Scripted:
-    """A canned answer for the next call to a method: an HTTP status and JSON, or a dropped line."""
+    """A canned answer for the next call: an HTTP status and JSON (none: Slack's usual), or a drop.
+
+    With `after_processing`, the call takes effect (a message is posted) before the line drops.
+    With `hold_seconds`, the call takes effect and the answer waits that long.
+    """
 
     status: int = 200
-    body: dict[str, Any] = field(default_factory=lambda: {"ok": True})
+    body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     drop_connection: bool = False
+    after_processing: bool = False
+    hold_seconds: float = 0.0
 
 
 class FakeSlack:
@@ -42,9 +50,15 @@ class FakeSlack:
 
     def __init__(self, timezones: dict[str, str] | None = None, default_timezone: str = "UTC"):
         self.timezones = dict(timezones or {})
+        # The bot scopes Slack reports in `x-oauth-scopes` on every answer (None: no header).
+        self.scopes: list[str] | None = None
         self.default_timezone = default_timezone
         self.calls: list[Call] = []
+        self.messages: list[dict[str, Any]] = []
         self._scripts: dict[str, list[Scripted]] = {}
+        self._chaos_rate = 0.0
+        self._chaos_methods: frozenset[str] = frozenset()
+        self._random = random.Random(0)
         self._lock = threading.Condition()
         self._timestamps = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -76,6 +90,18 @@ class FakeSlack:
         with self._lock:
             self._scripts.setdefault(method, []).extend(answers)
 
+    def chaos(self, rate: float, methods: tuple[str, ...], seed: int = 0) -> None:
+        """Fail this share of calls to these methods: 429, 500, or a dropped line."""
+        with self._lock:
+            self._chaos_rate, self._chaos_methods = rate, frozenset(methods)
+            self._random = random.Random(seed)
+
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        """Return the messages posted in a channel (or a user's DM), oldest first."""
+        conversation = dm_channel(channel)
+        with self._lock:
+            return [message for message in self.messages if message["channel"] == conversation]
+
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """Return the parameters of every call to a method so far."""
         with self._lock:
@@ -102,7 +128,15 @@ class FakeSlack:
             self.calls.append(Call(method, params))
             self._lock.notify_all()
             queue = self._scripts.get(method)
-            return queue.pop(0) if queue else None
+            if queue:
+                return queue.pop(0)
+            if method in self._chaos_methods and self._random.random() < self._chaos_rate:
+                return self._random.choice(CHAOS)
+            return None
+
+    def answer_headers(self) -> dict[str, str]:
+        """Return the headers Slack sends with a successful answer."""
+        return {} if self.scopes is None else {"x-oauth-scopes": ",".join(self.scopes)}
 
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """Return what Slack would answer to a successful call."""
@@ -112,12 +146,28 @@ class FakeSlack:
                 "url": "https://focusbot-local.slack.com/",
                 "team": "focusbot local",
                 "user": "focusbot",
-                "team_id": params.get("team_id", "T0LOCAL"),
+                "team_id": team_of_token(str(params.get("token", ""))),
                 "user_id": BOT_USER_ID,
                 "bot_id": "BFOCUSBOT",
             }
-        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
-            ts = params.get("ts") or f"{1_700_000_000 + next(self._timestamps)}.000100"
+        if method == "oauth.v2.access":
+            team = str(params.get("code", "")).removeprefix("code-for-") or "T0LOCAL"
+            return {
+                "ok": True,
+                "app_id": "AFOCUSBOT",
+                "authed_user": {"id": "U0INSTALLER"},
+                "scope": "commands,chat:write",
+                "token_type": "bot",
+                "access_token": f"xoxb-{team}",
+                "bot_user_id": BOT_USER_ID,
+                "team": {"id": team, "name": f"Team {team}"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+            }
+        if method == "chat.postMessage":
+            return {"ok": True, **self._post(params)}
+        if method in ("chat.update", "chat.postEphemeral"):
+            ts = params.get("ts") or self._next_ts()
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": params}
         if method.startswith("views."):
             view = params.get("view")
@@ -127,7 +177,77 @@ class FakeSlack:
             user_id = str(params.get("user", ""))
             tz = self.timezones.get(user_id, self.default_timezone)
             return {"ok": True, "user": {"id": user_id, "name": user_id.lower(), "tz": tz}}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": dm_channel(str(params.get("users", "")))}}
+        if method == "conversations.history":
+            return {"ok": True, "messages": self._history(params), "has_more": False}
+        if method == "conversations.replies":
+            return {"ok": True, "messages": [], "has_more": False}
+        if method == "chat.getPermalink":
+            ts = str(params.get("message_ts", "")).replace(".", "")
+            link = f"https://focusbot-local.slack.com/archives/{params.get('channel')}/p{ts}"
+            return {"ok": True, "channel": params.get("channel"), "permalink": link}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._timestamps):08d}"
+            port = self._server.server_address[1]
+            url = f"http://127.0.0.1:{port}/upload/{file_id}"
+            return {"ok": True, "upload_url": url, "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            files = json.loads(files) if isinstance(files, str) else (files or [])
+            uploaded = [{"id": f.get("id"), "title": f.get("title")} for f in files]
+            return {"ok": True, "files": uploaded}
         return {"ok": True}
+
+    def _post(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = {
+            **params,
+            "channel": dm_channel(str(params.get("channel", ""))),
+            "ts": self._next_ts(),
+        }
+        with self._lock:
+            self.messages.append(message)
+        return {"channel": message["channel"], "ts": message["ts"], "message": message}
+
+    def say(self, channel: str, user: str, text: str) -> dict[str, Any]:
+        """Post a message as a person (not the bot), as if typed in Slack; return it."""
+        message = {"type": "message", "channel": channel, "user": user, "text": text}
+        message["ts"] = self._next_ts()
+        with self._lock:
+            self.messages.append(message)
+        return message
+
+    def _history(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        found = [
+            message
+            for message in self.messages_in(str(params.get("channel", "")))
+            if oldest <= float(message["ts"]) <= latest
+        ]
+        return list(reversed(found))[: int(params.get("limit") or 100)]
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._timestamps):06d}"
+
+
+CHAOS = (
+    Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}),
+    Scripted(500, {"ok": False, "error": "internal_error"}),
+    Scripted(drop_connection=True),
+    Scripted(drop_connection=True, after_processing=True),
+)
+
+
+def team_of_token(token: str) -> str:
+    """Return the workspace a fake bot token belongs to: `xoxb-T0NEW` → `T0NEW`."""
+    suffix = token.removeprefix("xoxb-")
+    return suffix if suffix.startswith("T") else "T0LOCAL"
+
+
+def dm_channel(channel: str) -> str:
+    """Return the DM conversation Slack opens for a user id; other ids are conversations already."""
+    return "D" + channel[1:] if channel[:1] in ("U", "W") else channel
 
 
 def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
@@ -144,17 +264,23 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length).decode("utf-8") if length else ""
             params = _parse(raw, self.headers.get("Content-Type", ""))
             params.update(dict(parse_qsl(query)))
+            bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            if bearer and "token" not in params:
+                params["token"] = bearer
             method = path.removeprefix("/api/") if path.startswith("/api/") else path
             scripted = fake._record(method, params)
             if scripted is not None and scripted.drop_connection:
+                if scripted.after_processing:
+                    fake.answer(method, params)
                 self.close_connection = True
                 self.connection.close()
                 return
-            status, body, headers = (
-                (scripted.status, scripted.body, scripted.headers)
-                if scripted is not None
-                else (200, fake.answer(method, params), {})
-            )
+            if scripted is None or scripted.body is None:
+                body = fake.answer(method, params)
+                time.sleep(scripted.hold_seconds if scripted else 0)
+                status, headers = 200, fake.answer_headers()
+            else:
+                status, body, headers = scripted.status, scripted.body, scripted.headers
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -279,6 +405,26 @@ class SlackRequests:
             payload["view"] = view
         return self._interactive(payload)
 
+    def message_shortcut(
+        self, callback_id: str, message: dict[str, Any], *, user_id: str, response_url: str
+    ) -> SignedRequest:
+        """Return a signed use of a message shortcut on a message."""
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "trigger_id": self._trigger(),
+            "response_url": response_url,
+            "team": {"id": self.team_id, "domain": "focusbot-local"},
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": self.team_id},
+            "channel": {"id": message["channel"], "name": "ml-team"},
+            "message": message,
+            "message_ts": message["ts"],
+            "token": "legacy-verification-token",
+            "api_app_id": "AFOCUSBOT",
+            "is_enterprise_install": False,
+        }
+        return self._interactive(payload)
+
     def view_submission(
         self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user_id: str
     ) -> SignedRequest:
@@ -334,4 +480,4 @@ class SlackRequests:
         )
 
     def _trigger(self) -> str:
-        return f"{next(self._triggers)}.trigger"
+        return f"{next(self._triggers)}.{uuid.uuid4().hex}"

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot import scheduler
+from bot.caller import Caller
 from bot.digest import DigestLine, DigestSection, DigestWindow
 from bot.mentions import USER_MENTION, mentioned_users, plain_text, without_mentions
 from bot.recurrence import (
@@ -19,6 +19,7 @@ from bot.recurrence import (
 )
 from storage import focus as store
 from storage.base import Workspace
+from storage.db import add_or_take_existing
 from storage.focus import DONE, DROPPED, OPEN, FocusEvent, FocusItem, FocusList
 
 MIN_CAP, MAX_CAP = 1, 7
@@ -56,20 +57,6 @@ class FocusError(Exception):
         super().__init__(message)
         self.message = message
         self.show_list = show_list
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who asks, and in which conversation."""
-
-    workspace: Workspace
-    user_id: str
-    channel_id: str
-
-    @property
-    def in_direct_message(self) -> bool:
-        """Tell whether the conversation is the caller's DM with the bot."""
-        return self.channel_id.startswith("D")
 
 
 @dataclass(frozen=True)
@@ -298,7 +285,7 @@ def _weeks_in_range(weeks: int | None, example: str, default: int) -> int:
 
 
 def _quote(word: str) -> str:
-    return word[:40].replace("`", "'")
+    return plain_text(word)[:40].replace("`", "'")
 
 
 def _usage(message: str) -> Command:
@@ -391,15 +378,11 @@ def ensure_list(session: Session, caller: Caller, timezone: str, now: datetime) 
         timezone=timezone,
         created_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(focus_list)
-    except IntegrityError:
-        # A concurrent request created the list a moment ago; use that one.
-        found = find_list(session, caller)
-        assert found is not None
-        return found
-    schedule_next_checkin(session, focus_list, now)
+    focus_list, created = add_or_take_existing(
+        session, focus_list, lambda: find_list(session, caller)
+    )
+    if created:
+        schedule_next_checkin(session, focus_list, now)
     return focus_list
 
 

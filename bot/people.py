@@ -3,11 +3,11 @@
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.recurrence import is_known_timezone
 from storage.base import Workspace
+from storage.db import add_or_take_existing
 from storage.people import Person, find_person
 
 REFRESH_AFTER = timedelta(days=7)
@@ -39,9 +39,5 @@ def timezone_of(
             fetched_at=now,
         )
     person.timezone, person.fetched_at = fetched, now
-    try:
-        with session.begin_nested():
-            session.add(person)
-    except IntegrityError:
-        pass  # a concurrent request cached the same person a moment ago
+    add_or_take_existing(session, person, lambda: find_person(session, workspace, user_id))
     return fetched

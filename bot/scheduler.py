@@ -2,7 +2,7 @@
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.client import HTTPException
@@ -12,18 +12,19 @@ from urllib.error import URLError
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from storage import schedule
 from storage.base import Workspace
-from storage.db import session_scope
+from storage.db import add_or_take_existing, session_scope
 from storage.schedule import ScheduledPost
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+DEFAULT_LEASE = timedelta(minutes=5)
+OUTBOX_EVENT = "focusbot_outbox"
 MAX_ATTEMPTS = 10
 BATCH_SIZE = 200
 TRANSIENT_SLACK_ERRORS = frozenset(
@@ -95,14 +96,7 @@ def schedule_post(
         idempotency_key=key,
         created_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(post)
-    except IntegrityError:
-        # Another request scheduled the same key a moment ago.
-        found = schedule.find_by_key(session, key)
-        assert found is not None
-        return found
+    post, _ = add_or_take_existing(session, post, lambda: schedule.find_by_key(session, key))
     return post
 
 
@@ -119,6 +113,15 @@ def cancel_pending(session: Session, workspace: Workspace, channel_id: str, kind
     posts = schedule.pending_posts(
         session, kind, workspace.team_id, workspace.enterprise_id, channel_id
     )
+    for post in posts:
+        post.state = schedule.CANCELLED
+        session.add(post)
+    return len(posts)
+
+
+def cancel_workspace(session: Session, workspace: Workspace) -> int:
+    """Cancel every pending post of a workspace (focusbot was uninstalled); return how many."""
+    posts = schedule.pending_in_workspace(session, workspace.team_id, workspace.enterprise_id)
     for post in posts:
         post.state = schedule.CANCELLED
         session.add(post)
@@ -146,6 +149,8 @@ def classify(error: Exception) -> Failure:
         if code in TRANSIENT_SLACK_ERRORS:
             return Failure(f"Slack said {code}", True)
         return Failure(f"Slack said {code or 'HTTP ' + str(status)}", False)
+    if isinstance(error, LookupError):
+        return Failure(str(error), False)
     if isinstance(error, URLError | HTTPException | OSError | TimeoutError):
         return Failure(f"network error: {type(error).__name__}", True)
     return Failure(f"internal error: {type(error).__name__}: {error}", False)
@@ -157,8 +162,74 @@ def backoff(attempts: int, retry_after: float) -> timedelta:
     return timedelta(seconds=max(exponential, retry_after))
 
 
+class OutboxClient(WebClient):
+    """The client a deliverer posts with: each post carries its outbox key as message metadata.
+
+    A post tried before may have reached Slack even though the attempt failed (a lost
+    response, a crash before the row was marked sent). On such a retry the client first looks
+    for the stamped message in the conversation and returns it instead of posting again.
+    """
+
+    def __init__(self, client: WebClient, post: ScheduledPost) -> None:
+        super().__init__(token=client.token, base_url=client.base_url, retry_handlers=[])
+        self.key = post.idempotency_key
+        self.look_first = post.attempts > 1
+        self.since = post.due_at - timedelta(minutes=1)
+        self._posts = 0
+
+    def chat_postMessage(self, *, channel: str, **kwargs: Any) -> SlackResponse:
+        """Post once: stamp the message, and on a retry return the earlier one if it exists."""
+        self._posts += 1
+        stamp = {"key": self.key, "part": self._posts}
+        if self.look_first and (earlier := self._earlier_post(channel, stamp)) is not None:
+            return earlier
+        metadata = {"event_type": OUTBOX_EVENT, "event_payload": stamp}
+        return super().chat_postMessage(channel=channel, metadata=metadata, **kwargs)
+
+    def _earlier_post(self, channel: str, stamp: dict[str, Any]) -> SlackResponse | None:
+        try:
+            conversation = channel
+            if channel[:1] in ("U", "W"):
+                conversation = self.conversations_open(users=channel)["channel"]["id"]
+            history = self.conversations_history(
+                channel=conversation,
+                oldest=f"{self.since.timestamp():.6f}",
+                include_all_metadata=True,
+                limit=200,
+            )
+        except SlackApiError as error:
+            if classify(error).transient:
+                raise  # try again later rather than risk a second post
+            # Without history access (a missing scope, say) a post may repeat; it is never lost.
+            reason = error.response.get("error")
+            log.warning("cannot look for an earlier post of %s: %s", self.key, reason)
+            return None
+        for message in history.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == OUTBOX_EVENT
+                and metadata.get("event_payload") == stamp
+            ):
+                data = {
+                    "ok": True,
+                    "channel": conversation,
+                    "ts": message.get("ts"),
+                    "message": message,
+                }
+                return SlackResponse(
+                    client=self,
+                    http_verb="POST",
+                    api_url="chat.postMessage",
+                    req_args={},
+                    data=data,
+                    headers={},
+                    status_code=200,
+                )
+        return None
+
+
 class Scheduler:
-    """Deliver due rows of the outbox on every tick."""
+    """Deliver due rows of the outbox on every tick, then do the housekeeping chores."""
 
     def __init__(
         self,
@@ -167,9 +238,13 @@ class Scheduler:
         client_for: Callable[[Workspace], WebClient],
         clock: Callable[[], datetime],
         defer: DeferralRule | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        chores: Sequence[Callable[[Session, datetime], None]] = (),
     ) -> None:
         self.engine = engine
+        self.chores = tuple(chores)
         self.defer = defer
+        self.lease = lease
         self.deliverers = dict(deliverers)
         self.client_for = client_for
         self.clock = clock
@@ -178,8 +253,12 @@ class Scheduler:
     def tick(self) -> TickReport:
         """Deliver every due post once; a failure never holds back the others."""
         report = TickReport()
-        for post_id in self._claim_due():
-            self._deliver(post_id, report)
+        while claimed := self._claim_due():
+            for post_id in claimed:
+                self._deliver(post_id, report)
+        with session_scope(self.engine) as session:
+            for chore in self.chores:
+                chore(session, self.clock())
         return report
 
     def start(self, interval_seconds: float) -> None:
@@ -210,32 +289,49 @@ class Scheduler:
             return [
                 post_id
                 for post_id in candidates
-                if schedule.claim(session, post_id, now, now + LEASE)
+                if schedule.claim(session, post_id, now, now + self.lease)
             ]
 
     def _deliver(self, post_id: int, report: TickReport) -> None:
+        workspace = self._workspace_of(post_id)
+        if workspace is None:
+            return
+        # Find the workspace's client before the delivery transaction: looking up (or
+        # rotating) its token takes a database connection of its own.
+        try:
+            client: WebClient | Failure = self.client_for(workspace)
+        except Exception as error:  # a failure must never stop the tick
+            client = classify(error)
         with session_scope(self.engine) as session:
             post = session.get(ScheduledPost, post_id)
-            if post is None:
+            if post is None or self._deferred(session, post, report):
                 return
-            if self._deferred(session, post, report):
-                return
-            deliver = self.deliverers.get(post.kind)
-            try:
-                if deliver is None:
-                    raise LookupError(f"no deliverer for kind {post.kind!r}")
-                client = self.client_for(Workspace(post.team_id, post.enterprise_id))
-                with session.begin_nested():
-                    deliver(session, post, client, self.clock())
-            except Exception as error:  # a failure must never stop the tick
-                self._settle(post, classify(error), report)
+            if isinstance(client, Failure):
+                self._settle(post, client, report)
             else:
-                post.state = schedule.SENT
-                post.sent_at = self.clock()
-                post.lease_until = None
-                post.last_error = None
-                report.sent += 1
+                self._attempt(session, post, client, report)
             session.add(post)
+
+    def _workspace_of(self, post_id: int) -> Workspace | None:
+        with session_scope(self.engine) as session:
+            post = session.get(ScheduledPost, post_id)
+            return Workspace(post.team_id, post.enterprise_id) if post is not None else None
+
+    def _attempt(
+        self, session: Session, post: ScheduledPost, client: WebClient, report: TickReport
+    ) -> None:
+        deliver = self.deliverers.get(post.kind)
+        try:
+            if deliver is None:
+                raise LookupError(f"no deliverer for kind {post.kind!r}")
+            with session.begin_nested():
+                deliver(session, post, OutboxClient(client, post), self.clock())
+        except Exception as error:  # a failure must never stop the tick
+            self._settle(post, classify(error), report)
+        else:
+            post.state, post.sent_at = schedule.SENT, self.clock()
+            post.lease_until, post.last_error = None, None
+            report.sent += 1
 
     def _deferred(self, session: Session, post: ScheduledPost, report: TickReport) -> bool:
         if self.defer is None:

@@ -23,10 +23,14 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
     slack_api_url: str = SLACK_API_URL
     database_url: str = "sqlite:///focusbot.db"
     scheduler_tick_seconds: float = 30.0
+    scheduler_lease_seconds: float = 300.0
     log_level: str = "INFO"
+    log_json: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -38,7 +42,14 @@ class Settings(BaseSettings):
     def _end_with_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
+    @field_validator(
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "slack_client_id",
+        "slack_client_secret",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -54,13 +65,24 @@ class Settings(BaseSettings):
             if value is None
         ]
 
+    def secret_values(self) -> list[str]:
+        """Return every secret's value, for logs to hide."""
+        secrets = (
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+            self.slack_client_secret,
+        )
+        return [secret.get_secret_value() for secret in secrets if secret is not None]
+
+    @property
+    def installs_in_many_workspaces(self) -> bool:
+        """Tell whether focusbot installs through OAuth rather than one bot token."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
     def missing_for_http(self) -> list[str]:
-        """Name the variables HTTP mode still needs."""
-        return [
-            name
-            for name, value in (
-                ("SLACK_BOT_TOKEN", self.slack_bot_token),
-                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
-            )
-            if value is None
-        ]
+        """Name the variables HTTP mode still needs (OAuth installs need no bot token)."""
+        needed = [("SLACK_SIGNING_SECRET", self.slack_signing_secret)]
+        if not self.installs_in_many_workspaces:
+            needed.insert(0, ("SLACK_BOT_TOKEN", self.slack_bot_token))
+        return [name for name, value in needed if value is None]

@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import Block
 from bot.digest import DigestSectionBuilder
 from bot.scheduler import Deliverer
 from bot.services import Services
-from handlers import focus
+from handlers import focus, maker, milestones, pain
 from storage.base import Workspace
 
 
@@ -26,4 +26,4 @@ class Feature(Protocol):
         """Render the feature's part of a person's Home tab."""
 
 
-FEATURES: tuple[Feature, ...] = (focus,)
+FEATURES: tuple[Feature, ...] = (focus, milestones, maker, pain)

@@ -49,6 +49,7 @@ from handlers.slack import (
     note,
     services_of,
     timezone_fetcher,
+    usage_reply,
     workspace_of,
 )
 from storage import focus as store
@@ -94,11 +95,7 @@ def on_focus_command(
 
 def usage(problem: str = "") -> Reply:
     """Return the usage text, after the problem with what was typed, if any."""
-    lines = "\n".join(
-        f"`{line.split(' — ')[0]}` — {line.split(' — ')[1]}" for line in focus.USAGE.splitlines()
-    )
-    text = f"{problem} Nothing was changed.\n\n{lines}" if problem else lines
-    return Reply(text, [section(text)])
+    return usage_reply(focus.USAGE, problem)
 
 
 def run(services: Services, client: WebClient, caller: Caller, command: focus.Command) -> Reply:
@@ -176,16 +173,17 @@ def _setting_reply(
     if isinstance(command, focus.Limit):
         return note(
             f"The list holds at most {focus_list.cap} items.",
-            f"Set it with `/focus limit <k>` ({focus.MIN_CAP} to {focus.MAX_CAP}).",
+            f"Set it with `/focus limit &lt;k&gt;` ({focus.MIN_CAP} to {focus.MAX_CAP}).",
         )
     if isinstance(command, focus.Checkin):
         return note(
             focus.describe_checkin(focus_list),
-            "Change it with `/focus checkin <day> <HH:MM> [timezone]` or `/focus checkin off`.",
+            "Change it with `/focus checkin &lt;day&gt; &lt;HH:MM&gt; [timezone]` "
+            "or `/focus checkin off`.",
         )
     return note(
         f"Items in focus longer than {focus_list.stall_weeks} weeks count as stalled.",
-        "The weekly focus check points them out. Change it with `/focus stall <weeks>`.",
+        "The weekly focus check points them out. Change it with `/focus stall &lt;weeks&gt;`.",
     )
 
 
@@ -218,9 +216,9 @@ def _change_item(
 def _refusal(session: Session, caller: Caller, refusal: FocusError, now: datetime) -> Reply:
     focus_list = focus.find_list(session, caller)
     if not refusal.show_list or focus_list is None:
-        return note(refusal.message, HINT)
+        return note(escape(refusal.message), HINT)
     view = focus.view_of(session, focus_list, now)
-    return Reply(refusal.message, [section(refusal.message), *list_blocks(view, now)])
+    return Reply(refusal.message, [section(escape(refusal.message)), *list_blocks(view, now)])
 
 
 def _list_reply(session: Session, focus_list: FocusList, now: datetime, headline: str) -> Reply:
@@ -255,7 +253,7 @@ def list_blocks(view: ListView, now: datetime, *, buttons: bool = True) -> list[
     blocks: list[Block] = [section(f"*Focus* · {where}")]
     if not view.items:
         blocks.append(
-            section("_Nothing in focus yet._ Add the first thing with `/focus add <text>`.")
+            section("_Nothing in focus yet._ Add the first thing with `/focus add &lt;text&gt;`.")
         )
     for item in view.items:
         stalled = (
@@ -477,7 +475,8 @@ def home_section(services: Services, workspace: Workspace, user_id: str) -> list
     if not views:
         blocks.append(
             section(
-                "You're on no focus list yet. Start one in a team channel with `/focus add <text>`."
+                "You're on no focus list yet. "
+                "Start one in a team channel with `/focus add &lt;text&gt;`."
             )
         )
     for view in views:

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.services import Services
-from handlers.blocks import as_dicts, context, fallback, fit, section
+from handlers.blocks import as_dicts, context, escape, fallback, fit, section
 from storage.base import Workspace
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,16 @@ def note(text: str, hint: str = "") -> Reply:
     if hint:
         blocks.append(context(hint))
     return Reply(text, blocks)
+
+
+def usage_reply(usage: str, problem: str = "", *more: Block) -> Reply:
+    """Return a command's usage (`command — meaning` lines), after what was wrong, if anything."""
+    lines = "\n".join(
+        f"`{escape(command)}` — {escape(meaning)}"
+        for command, meaning in (line.split(" — ", 1) for line in usage.splitlines())
+    )
+    text = f"{escape(problem)} Nothing was changed.\n\n{lines}" if problem else lines
+    return Reply(text, [section(text), *more])
 
 
 def answer_command(ack: Ack, respond: Callable[..., Any], reply: Reply) -> None:

@@ -1,13 +1,16 @@
 """Create engines and sessions for SQLite and PostgreSQL alike."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
+
+Row = TypeVar("Row")
 
 
 def make_engine(url: str) -> Engine:
@@ -36,7 +39,9 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, so concurrent writers wait their turn (busy
+        # timeout) instead of failing when a read transaction tries to become a write.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -51,3 +56,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def add_or_take_existing(
+    session: Session, row: Row, existing: Callable[[], Row | None]
+) -> tuple[Row, bool]:
+    """Add a row unless a concurrent request just added its twin; return the row kept and if new."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = existing()
+        if found is None:
+            raise
+        return found, False
+    return row, True

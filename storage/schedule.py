@@ -88,3 +88,16 @@ def pending_posts(
             )
         )
     )
+
+
+def pending_in_workspace(session: Session, team_id: str, enterprise_id: str) -> list[ScheduledPost]:
+    """Return every pending post of a workspace."""
+    return list(
+        session.exec(
+            select(ScheduledPost).where(
+                ScheduledPost.team_id == team_id,
+                ScheduledPost.enterprise_id == enterprise_id,
+                ScheduledPost.state == PENDING,
+            )
+        )
+    )

@@ -10,8 +10,14 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+import storage.digest
 import storage.focus
+import storage.inbox
+import storage.installations
 import storage.leads
+import storage.maker
+import storage.milestones
+import storage.pain
 import storage.people
 import storage.schedule  # noqa: F401 - every table module is imported so the metadata is whole
 

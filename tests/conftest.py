@@ -236,12 +236,17 @@ class SlackUser:
 @pytest.fixture
 def http_url(focusbot: Focusbot) -> Iterator[str]:
     """Serve focusbot over HTTP on loopback; return its base URL."""
-    server = create_server(wsgi_app(focusbot), host="127.0.0.1", port=0, threads=8)
+    server = create_server(
+        wsgi_app(focusbot), host="127.0.0.1", port=0, threads=8, asyncore_use_poll=True
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
-    # Close from inside the server's own loop, so its select() never sees a closed socket.
-    server.trigger.pull_trigger(server.close)  # type: ignore[union-attr]
+    # Close from inside the server's own loop, so its poll() never sees a closed socket.
+    try:
+        server.trigger.pull_trigger(server.close)  # type: ignore[union-attr]
+    except OSError:
+        server.close()  # the loop has already let go of its trigger
     thread.join(timeout=5)
     server.task_dispatcher.shutdown()
 

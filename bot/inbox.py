@@ -1,0 +1,34 @@
+"""Take each Slack request once: Slack retries events, and a request may be replayed."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from storage.db import add_or_take_existing
+from storage.inbox import ReceivedRequest, forget_before
+
+REMEMBER_FOR = timedelta(days=1)
+
+
+def request_key(body: dict[str, Any]) -> str | None:
+    """Return what identifies a Slack request across retries, if anything does."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("trigger_id"):
+        return f"trigger:{body['trigger_id']}"
+    return None
+
+
+def first_sighting(session: Session, key: str, now: datetime) -> bool:
+    """Record the request; False when it was taken before."""
+    if session.get(ReceivedRequest, key) is not None:
+        return False
+    row = ReceivedRequest(key=key, received_at=now)
+    _, new = add_or_take_existing(session, row, lambda: session.get(ReceivedRequest, key))
+    return new
+
+
+def forget_old_requests(session: Session, now: datetime) -> None:
+    """Forget requests older than any retry Slack would send."""
+    forget_before(session, now - REMEMBER_FOR)
