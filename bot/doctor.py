@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from slack_sdk import WebClient
@@ -15,11 +14,11 @@ from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.logs import redact
+from bot.manifest import MANIFEST, bot_scopes
 from bot.settings import Settings
 from storage.db import make_engine
 from storage.schema import alembic_config, current_revision, head_revision
 
-MANIFEST = Path(__file__).resolve().parent.parent / "app.yaml"
 SCOPES_HEADER = "x-oauth-scopes"
 SLACK_TIMEOUT_SECONDS = 10
 DATABASE_TIMEOUT_SECONDS = 5
@@ -211,7 +210,7 @@ def scopes_finding(granted_header: str | None, manifest: Path = MANIFEST) -> Fin
         return Finding(
             SCOPES_CHECK, True, f"{manifest} is missing, so there is nothing to compare."
         )
-    wanted = manifest_scopes(manifest)
+    wanted = bot_scopes(manifest)
     if granted_header is None:
         return Finding(
             SCOPES_CHECK, True, "Slack did not say which scopes the token has; not compared."
@@ -229,13 +228,6 @@ def scopes_finding(granted_header: str | None, manifest: Path = MANIFEST) -> Fin
         "Add them under OAuth & Permissions (or update the app from app.yaml), "
         "then reinstall the app to the workspace and use the new token.",
     )
-
-
-def manifest_scopes(manifest: Path = MANIFEST) -> list[str]:
-    """Return the bot scopes the app manifest asks for, in its order."""
-    loaded = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
-    scopes = ((loaded.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
-    return [str(scope) for scope in scopes]
 
 
 def _mode_finding(settings: Settings, mode: Mode) -> Finding:

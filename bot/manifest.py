@@ -9,7 +9,8 @@ MANIFEST = Path(__file__).resolve().parent.parent / "app.yaml"
 
 
 @cache
-def bot_scopes() -> tuple[str, ...]:
-    """Return the bot scopes the manifest asks for."""
-    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
-    return tuple(manifest["oauth_config"]["scopes"]["bot"])
+def bot_scopes(manifest: Path = MANIFEST) -> tuple[str, ...]:
+    """Return the bot scopes the manifest asks for, in its order."""
+    loaded = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+    scopes = ((loaded.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
+    return tuple(str(scope) for scope in scopes)

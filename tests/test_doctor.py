@@ -18,12 +18,12 @@ from bot.doctor import (
     check,
     diagnose,
     exit_code,
-    manifest_scopes,
     render,
     scopes_finding,
     slack_client,
 )
 from bot.fakeslack import BOT_USER_ID, FakeSlack, Scripted
+from bot.manifest import bot_scopes
 from bot.settings import Settings
 from storage.db import make_engine
 from storage.schema import alembic_config, head_revision, upgrade
@@ -33,7 +33,7 @@ BOT_TOKEN = "xoxb-1111-2222-doctorSecretValue"
 APP_TOKEN = "xapp-1-A1-2-doctorAppSecret"
 PASSWORD = "d0ct0r-Pa55w0rd"
 CLIENT_SECRET = "d0ct0r-oauth-client-secret"
-SCOPES = manifest_scopes()
+SCOPES = list(bot_scopes())
 
 
 def settings(fake: FakeSlack, database_url: str = "sqlite://", **overrides: object) -> Settings:

@@ -8,7 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.fakeslack import FakeSlack
-from tests.conftest import SlackUser
+from handlers import focus, milestones, pain
+from tests.conftest import ALICE, SlackUser
+from tests.test_isolation import ACTIONS, VIEWS
 
 BROADCAST = re.compile(r"<!(?:channel|here|everyone)\b")
 TRICKY = (
@@ -122,3 +124,65 @@ def test_any_text_gets_a_clear_answer_and_never_pings_everyone(
         assert not BROADCAST.search(sent), text
 
     answers_clearly()
+
+
+PAYLOAD_TEXT = st.one_of(st.sampled_from(TRICKY), st.text(max_size=200), st.integers().map(str))
+
+
+def test_any_button_value_gets_a_clear_answer(slack: SlackUser, fake_slack: FakeSlack) -> None:
+    slack.command("add Ship the eval harness")
+    slack.command("GPU queue takes forever", command="/pain")
+    slack.command("add Ship it target in 10 weeks", command="/milestone")
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(action_id=st.sampled_from(ACTIONS), value=PAYLOAD_TEXT)
+    def clicks_safely(action_id: str, value: str) -> None:
+        seen = len(fake_slack.calls)
+        answer = slack.click({"action_id": action_id, "value": value, "block_id": "fuzz"})
+        assert answer.status == 200, (action_id, value, answer.body[:300])
+        sent = json.dumps([call.params for call in fake_slack.calls[seen:]])
+        assert not BROADCAST.search(sent), (action_id, value)
+
+    clicks_safely()
+
+
+def test_any_modal_submission_gets_a_clear_answer(slack: SlackUser) -> None:
+    slack.command("add Ship the eval harness")
+    slack.command(f"leads add <@{ALICE}|alice>", command="/pain")
+    slack.command("GPU queue takes forever", command="/pain")
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(callback_id=st.sampled_from(VIEWS), metadata=PAYLOAD_TEXT, value=PAYLOAD_TEXT)
+    def submits_safely(callback_id: str, metadata: str, value: str) -> None:
+        view = {"callback_id": callback_id, "private_metadata": metadata}
+        values = {
+            block: {
+                action: {
+                    "value": value,
+                    "selected_date": value,
+                    "selected_option": {"value": value},
+                }
+            }
+            for block, action in (
+                (focus.ADD_TEXT_BLOCK, "text"),
+                (milestones.CONFIDENCE_BLOCK, "confidence"),
+                (milestones.DATE_BLOCK, "date"),
+                (milestones.REASON_BLOCK, "reason"),
+                (pain.THEME_BLOCK, "theme"),
+                (pain.STATUS_BLOCK, "status"),
+                (pain.NOTE_BLOCK, "note"),
+            )
+        }
+        answer = slack.post(slack.requests.view_submission(view, values, user_id=ALICE))
+        assert answer.status == 200, (callback_id, metadata, value, answer.body[:300])
+        assert not BROADCAST.search(answer.body)
+
+    submits_safely()

@@ -172,10 +172,12 @@ def test_forged_modal_submissions_from_another_workspace_change_nothing(
             )
             view = {"callback_id": callback_id, "private_metadata": metadata}
             values = {
-                "focus_add_text": {"text": {"value": "hijacked"}},
-                "milestone_pick": {"confidence": {"selected_option": {"value": "90"}}},
-                "milestone_date": {"date": {"selected_date": "2030-01-01"}},
-                "pain_status": {"status": {"selected_option": {"value": "solved"}}},
+                focus.ADD_TEXT_BLOCK: {"text": {"value": "hijacked"}},
+                milestones.CONFIDENCE_BLOCK: {"confidence": {"selected_option": {"value": "90"}}},
+                milestones.DATE_BLOCK: {"date": {"selected_date": "2030-01-01"}},
+                pain.THEME_BLOCK: {"theme": {"selected_option": {"value": value}}},
+                pain.STATUS_BLOCK: {"status": {"selected_option": {"value": "solved"}}},
+                pain.NOTE_BLOCK: {"note": {"value": "hijacked"}},
             }
             answer = intruder.post(intruder.requests.view_submission(view, values, user_id=ALICE))
             assert answer.status == 200, (callback_id, value)
