@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 import handlers
 from bot import inbox, maker
 from bot.manifest import bot_scopes
-from bot.scheduler import Scheduler
+from bot.scheduler import Scheduler, forget_finished_posts
 from bot.services import Services
 from bot.settings import Settings
 from handlers import home, installs
@@ -78,13 +78,12 @@ def create_focusbot(
         kind: deliver for f in handlers.FEATURES for kind, deliver in f.DELIVERERS.items()
     }
     scheduler = Scheduler(
-        services.engine,
+        services,
         deliverers,
         _scheduler_clients(settings, client, oauth),
-        clock,
         defer=maker.defer_until,
         lease=timedelta(seconds=settings.scheduler_lease_seconds),
-        chores=[inbox.forget_old_requests],
+        chores=[inbox.forget_old_requests, forget_finished_posts],
     )
     return Focusbot(app=app, services=services, scheduler=scheduler)
 

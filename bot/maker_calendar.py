@@ -1,13 +1,15 @@
 """Read a member's private iCal feed: fetch it politely and expand its events (RFC 5545)."""
 
 import hashlib
+import ipaddress
+import socket
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from http.client import HTTPException
-from typing import Any
+from http.client import HTTPException, HTTPMessage
+from typing import IO, Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import Request, urlopen
+from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 import recurring_ical_events
 import x_wr_timezone
@@ -73,6 +75,36 @@ def masked(address: str) -> str:
     return f"{parts.hostname or 'unknown host'}/…{tail}"
 
 
+def ensure_public(address: str) -> None:
+    """Refuse an address whose host is, or resolves to, a private, loopback or link-local one.
+
+    Anyone may link a calendar, so a feed address must never make focusbot read inside the
+    network it runs in.
+    """
+    host = urlsplit(address).hostname or ""
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        raise FeedError("the calendar server's name could not be found") from None
+    for ip in map(ipaddress.ip_address, (str(address).split("%")[0] for address in found)):
+        if not ip.is_global or ip.is_multicast:
+            raise FeedError("the address points into a private network, which focusbot never reads")
+
+
+class PublicRedirectsOnly(HTTPRedirectHandler):
+    """Follow a redirect only to an address focusbot may read."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    def redirect_request(
+        self, req: Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
+    ) -> Request | None:
+        if not self.allow_private:
+            ensure_public(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def fetch_feed(
     address: str,
     etag: str | None = None,
@@ -80,15 +112,19 @@ def fetch_feed(
     *,
     timeout: float = FETCH_TIMEOUT_SECONDS,
     max_bytes: int = MAX_FEED_BYTES,
+    allow_private: bool = False,
 ) -> Fetched:
-    """GET the feed, conditionally; raise FeedError when it cannot be read."""
+    """GET the feed, conditionally; raise FeedError when it cannot (or may not) be read."""
+    if not allow_private:
+        ensure_public(address)
     headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    opener = build_opener(PublicRedirectsOnly(allow_private))
     try:
-        with urlopen(Request(address, headers=headers), timeout=timeout) as response:
+        with opener.open(Request(address, headers=headers), timeout=timeout) as response:
             body = _read_capped(response, max_bytes)
             return Fetched(
                 body, response.headers.get("ETag"), response.headers.get("Last-Modified")

@@ -18,7 +18,14 @@ from bot.maker import (
     schedule_of,
     spans_between,
 )
-from bot.maker_calendar import FeedError, Occurrence, expand, fetch_feed, masked
+from bot.maker_calendar import (
+    FeedError,
+    Occurrence,
+    ensure_public,
+    expand,
+    fetch_feed,
+    masked,
+)
 from storage import maker as store
 from storage.base import Workspace
 from storage.maker import MakerCalendar, MakerMeeting
@@ -49,9 +56,16 @@ def link_calendar(
     channel_id: str,
     address: str,
     now: datetime,
+    *,
+    allow_private: bool = False,
 ) -> MakerCalendar:
     """Store a member's private calendar address and read it at once; only in their DM."""
     _require_direct(channel_id)
+    if not allow_private:
+        try:
+            ensure_public(address)
+        except FeedError as problem:
+            raise MakerError(f"I can't use that address: {problem}. Nothing was stored.") from None
     calendar = store.find_calendar(session, workspace, user_id)
     if calendar is None:
         calendar = MakerCalendar(
@@ -147,6 +161,8 @@ def watch_calendar(
     calendar: MakerCalendar,
     timezone: str,
     now: datetime,
+    *,
+    allow_private: bool = False,
 ) -> WatchResult:
     """Read a linked calendar, store its meetings, queue conflict DMs and the next reading."""
     result = WatchResult()
@@ -157,6 +173,7 @@ def watch_calendar(
             calendar.url,
             calendar.etag if fresh else None,
             calendar.last_modified if fresh else None,
+            allow_private=allow_private,
         )
         if not fetched.unchanged:
             assert fetched.body is not None

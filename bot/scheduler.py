@@ -13,9 +13,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.services import Services
 from storage import schedule
 from storage.base import Workspace
 from storage.db import add_or_take_existing, session_scope
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(minutes=5)
 OUTBOX_EVENT = "focusbot_outbox"
+CHORES_EVERY = timedelta(hours=1)
+KEEP_FINISHED_POSTS = timedelta(days=30)
 MAX_ATTEMPTS = 10
 BATCH_SIZE = 200
 TRANSIENT_SLACK_ERRORS = frozenset(
@@ -36,7 +38,7 @@ class Deliverer(Protocol):
     """Post one due row to Slack; may schedule follow-ups in the same session."""
 
     def __call__(
-        self, session: Session, post: ScheduledPost, client: WebClient, now: datetime
+        self, session: Session, post: ScheduledPost, client: WebClient, services: Services
     ) -> None: ...
 
 
@@ -126,6 +128,11 @@ def cancel_workspace(session: Session, workspace: Workspace) -> int:
         post.state = schedule.CANCELLED
         session.add(post)
     return len(posts)
+
+
+def forget_finished_posts(session: Session, now: datetime) -> None:
+    """Delete sent and cancelled posts due over 30 days ago; failed ones stay to be looked at."""
+    schedule.forget_finished_before(session, now - KEEP_FINISHED_POSTS)
 
 
 def payload_of(post: ScheduledPost) -> dict[str, Any]:
@@ -233,22 +240,23 @@ class Scheduler:
 
     def __init__(
         self,
-        engine: Engine,
+        services: Services,
         deliverers: Mapping[str, Deliverer],
         client_for: Callable[[Workspace], WebClient],
-        clock: Callable[[], datetime],
         defer: DeferralRule | None = None,
         lease: timedelta = DEFAULT_LEASE,
         chores: Sequence[Callable[[Session, datetime], None]] = (),
     ) -> None:
-        self.engine = engine
+        self.services = services
+        self.engine = services.engine
+        self.clock = services.clock
         self.chores = tuple(chores)
         self.defer = defer
         self.lease = lease
         self.deliverers = dict(deliverers)
         self.client_for = client_for
-        self.clock = clock
         self._background: BackgroundScheduler | None = None
+        self._chores_done_at: datetime | None = None
 
     def tick(self) -> TickReport:
         """Deliver every due post once; a failure never holds back the others."""
@@ -256,9 +264,12 @@ class Scheduler:
         while claimed := self._claim_due():
             for post_id in claimed:
                 self._deliver(post_id, report)
-        with session_scope(self.engine) as session:
-            for chore in self.chores:
-                chore(session, self.clock())
+        now = self.clock()
+        if self._chores_done_at is None or now - self._chores_done_at >= CHORES_EVERY:
+            with session_scope(self.engine) as session:
+                for chore in self.chores:
+                    chore(session, now)
+            self._chores_done_at = now
         return report
 
     def start(self, interval_seconds: float) -> None:
@@ -325,7 +336,7 @@ class Scheduler:
             if deliver is None:
                 raise LookupError(f"no deliverer for kind {post.kind!r}")
             with session.begin_nested():
-                deliver(session, post, OutboxClient(client, post), self.clock())
+                deliver(session, post, OutboxClient(client, post), self.services)
         except Exception as error:  # a failure must never stop the tick
             self._settle(post, classify(error), report)
         else:

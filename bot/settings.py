@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     scheduler_lease_seconds: float = 300.0
     log_level: str = "INFO"
     log_json: bool = False
+    # Calendar feeds on private, loopback or link-local addresses (an on-premises calendar server).
+    calendar_private_addresses: bool = False
 
     @field_validator("database_url")
     @classmethod

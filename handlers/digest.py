@@ -1,7 +1,6 @@
 """The weekly ML sync digest in Slack: every feature's sections, within Block Kit's limits."""
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
@@ -11,6 +10,7 @@ from bot import digest
 from bot.digest import DigestLine, DigestSection, DigestSectionBuilder, DigestWindow
 from bot.recurrence import zone
 from bot.scheduler import payload_of
+from bot.services import Services
 from handlers.blocks import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, context, escape, fit, header
 from handlers.blocks import section as section_block
 from handlers.slack import int_value
@@ -74,21 +74,17 @@ def build(
     return summary(sections), digest_blocks(sections, window)
 
 
-def all_builders() -> list[DigestSectionBuilder]:
-    """Return every feature's digest sections."""
-    import handlers  # the features are known once the package has loaded
-
-    return [builder for feature in handlers.FEATURES for builder in feature.DIGEST_SECTIONS]
-
-
-def deliver_digest(session: Session, post: ScheduledPost, client: WebClient, now: datetime) -> None:
+def deliver_digest(
+    session: Session, post: ScheduledPost, client: WebClient, services: Services
+) -> None:
     """Post a channel's weekly digest for the week up to now, and schedule the next one."""
+    now = services.now()
     schedule = session.get(DigestSchedule, int_value(payload_of(post).get("schedule_id")) or 0)
     if schedule is None or schedule.weekday is None:
         return
     workspace = Workspace(schedule.team_id, schedule.enterprise_id)
     window = digest.window_ending(workspace, schedule.channel_id, post.due_at, schedule.timezone)
-    text, blocks = build(session, window, all_builders())
+    text, blocks = build(session, window, services.digest_sections)
     client.chat_postMessage(
         channel=schedule.channel_id, text=text, blocks=[block.to_dict() for block in blocks]
     )

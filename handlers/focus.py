@@ -502,9 +502,10 @@ def home_section(services: Services, workspace: Workspace, user_id: str) -> list
 
 
 def deliver_checkin(
-    session: Session, post: ScheduledPost, client: WebClient, now: datetime
+    session: Session, post: ScheduledPost, client: WebClient, services: Services
 ) -> None:
     """Post the weekly focus check and schedule the next one."""
+    now = services.now()
     workspace = Workspace(post.team_id, post.enterprise_id)
     list_id = int_value(payload_of(post).get("list_id")) or 0
     focus_list = store.get_list(session, workspace, list_id)

@@ -85,6 +85,11 @@ def run(
         with services.session() as session:
             timezone = timezone_of(session, workspace, user_id, timezone_fetcher(client), now)
             maker.note_member(session, workspace, channel_id, user_id, now)
+            if isinstance(command, maker.CalendarCommand):
+                allow_private = services.settings.calendar_private_addresses
+                return _calendar(
+                    session, workspace, user_id, channel_id, command, now, allow_private
+                )
             return _carry_out(session, workspace, user_id, channel_id, command, timezone, now)
     except UsageError as error:
         return usage(str(error))
@@ -108,8 +113,6 @@ def _carry_out(
     timezone: str,
     now: datetime,
 ) -> Reply:
-    if isinstance(command, maker.CalendarCommand):
-        return _calendar(session, workspace, user_id, channel_id, command, now)
     if isinstance(command, maker.SetCommand):
         require_lead(session, workspace, user_id)
         updated = maker.save_schedule(
@@ -275,6 +278,7 @@ def _calendar(
     channel_id: str,
     command: maker.CalendarCommand,
     now: datetime,
+    allow_private: bool,
 ) -> Reply:
     if command.off:
         removed = watch.unlink_calendar(session, workspace, user_id, channel_id)
@@ -284,7 +288,15 @@ def _calendar(
             else "No calendar was linked.",
         )
     if command.address is not None:
-        watch.link_calendar(session, workspace, user_id, channel_id, command.address, now)
+        watch.link_calendar(
+            session,
+            workspace,
+            user_id,
+            channel_id,
+            command.address,
+            now,
+            allow_private=allow_private,
+        )
         shown = watch.calendar_status(session, workspace, user_id).shown_address
         return note(
             f"Linked your calendar ({escape(shown)}). I read it every "
@@ -347,8 +359,11 @@ def _state_word(state: maker.Now) -> str:
 # --- deliverers --------------------------------------------------------------------------------
 
 
-def deliver_poll(session: Session, post: ScheduledPost, client: WebClient, now: datetime) -> None:
+def deliver_poll(
+    session: Session, post: ScheduledPost, client: WebClient, services: Services
+) -> None:
     """Read a linked calendar; queue conflict DMs, a broken-feed DM and the next reading."""
+    now = services.now()
     workspace = Workspace(post.team_id, post.enterprise_id)
     calendar = session.get(MakerCalendar, int_value(payload_of(post).get("calendar_id")) or 0)
     if calendar is None or (calendar.team_id, calendar.enterprise_id) != (
@@ -357,11 +372,12 @@ def deliver_poll(session: Session, post: ScheduledPost, client: WebClient, now: 
     ):
         return
     timezone = timezone_of(session, workspace, calendar.user_id, timezone_fetcher(client), now)
-    watch.watch_calendar(session, calendar, timezone, now)
+    allow_private = services.settings.calendar_private_addresses
+    watch.watch_calendar(session, calendar, timezone, now, allow_private=allow_private)
 
 
 def deliver_conflict(
-    session: Session, post: ScheduledPost, client: WebClient, now: datetime
+    session: Session, post: ScheduledPost, client: WebClient, services: Services
 ) -> None:
     """DM a member about one meeting that falls in maker time, with the nearest window slots."""
     payload = payload_of(post)
@@ -395,7 +411,7 @@ def deliver_conflict(
 
 
 def deliver_broken_feed(
-    session: Session, post: ScheduledPost, client: WebClient, now: datetime
+    session: Session, post: ScheduledPost, client: WebClient, services: Services
 ) -> None:
     """Tell a member, once, that their calendar cannot be read (and that I keep trying)."""
     problem = escape(str(payload_of(post).get("problem") or "it could not be read"))

@@ -675,9 +675,10 @@ def home_section(services: Services, workspace: Workspace, user_id: str) -> list
 
 
 def deliver_revisit(
-    session: Session, post: ScheduledPost, client: WebClient, now: datetime
+    session: Session, post: ScheduledPost, client: WebClient, services: Services
 ) -> None:
     """Post a revisit reminder with its buttons, then schedule the repeat or the next revisit."""
+    now = services.now()
     payload = payload_of(post)
     milestone = store.get_milestone(
         session,
@@ -700,9 +701,10 @@ def deliver_revisit(
 
 
 def deliver_checkin(
-    session: Session, post: ScheduledPost, client: WebClient, now: datetime
+    session: Session, post: ScheduledPost, client: WebClient, services: Services
 ) -> None:
     """Ask for the current confidence of each open milestone, then schedule the next check-in."""
+    now = services.now()
     board = store.get_board(
         session,
         Workspace(post.team_id, post.enterprise_id),

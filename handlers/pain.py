@@ -143,7 +143,7 @@ def _run(
             _ensure_digest(session, client, workspace, channel_id, user_id, now)
             return logged_reply(logged)
         if isinstance(command, pain.Digest):
-            return _digest(session, client, workspace, channel_id, user_id, command, now)
+            return _digest(session, client, services, workspace, channel_id, user_id, command)
         if isinstance(command, pain.Leads):
             return _leads(session, workspace, user_id, command, now)
         return _answer(
@@ -423,16 +423,17 @@ def _mentions(user_ids: Sequence[str]) -> str:
 def _digest(
     session: Session,
     client: WebClient,
+    services: Services,
     workspace: Workspace,
     channel_id: str,
     user_id: str,
     command: pain.Digest,
-    now: datetime,
 ) -> Reply:
+    now = services.now()
     if command.action == "show":
         timezone = _timezone(session, client, workspace, user_id, now)
         window = digest.window_ending(workspace, channel_id, now, timezone)
-        text, blocks = digest_view.build(session, window, digest_view.all_builders())
+        text, blocks = digest_view.build(session, window, services.digest_sections)
         schedule = digest.find_schedule(session, workspace, channel_id)
         blocks.append(context(escape(digest.describe_schedule(schedule))))
         return Reply(text, blocks)
@@ -825,7 +826,9 @@ def _permalink(client: WebClient, channel_id: str, ts: str) -> str | None:
 # --- direct messages, the Home tab, the digest ------------------------------------------------
 
 
-def deliver_dm(session: Session, post: ScheduledPost, client: WebClient, now: datetime) -> None:
+def deliver_dm(
+    session: Session, post: ScheduledPost, client: WebClient, services: Services
+) -> None:
     """Tell a lead of a theme that crossed the threshold, or a reporter of a new status."""
     payload = payload_of(post)
     if payload.get("about") == "threshold":

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Text, or_, update
+from sqlalchemy import Text, delete, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.base import UTCDateTime
@@ -101,3 +101,13 @@ def pending_in_workspace(session: Session, team_id: str, enterprise_id: str) -> 
             )
         )
     )
+
+
+def forget_finished_before(session: Session, cutoff: datetime) -> int:
+    """Delete the sent and cancelled posts due before the cutoff; return how many."""
+    result = session.execute(
+        delete(ScheduledPost).where(
+            col(ScheduledPost.state).in_((SENT, CANCELLED)), col(ScheduledPost.due_at) < cutoff
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

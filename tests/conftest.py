@@ -97,6 +97,7 @@ def settings_for(fake: FakeSlack, database_url: str) -> Settings:
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=fake.base_url,
         database_url=database_url,
+        calendar_private_addresses=True,  # the tests serve their iCal feeds on loopback
     )
 
 

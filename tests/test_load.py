@@ -1,22 +1,73 @@
-"""Load: 200 signed `/focus add` commands at once over HTTP, each answered within Slack's 3 s."""
+"""Load: 200 signed `/focus add` at once to a focusbot process, each answered within Slack's 3 s."""
 
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.fakeslack import SignedRequest
+from bot.fakeslack import FakeSlack, SignedRequest
 from storage.focus import OPEN, FocusItem, FocusList
-from tests.conftest import ALICE, BOB, CAROL, TEAM, Answer, SlackUser
+from storage.schema import upgrade
+from tests.conftest import ALICE, BOB, CAROL, SIGNING_SECRET, TEAM, Answer, SlackUser
 
 SLACK_DEADLINE_SECONDS = 3.0
 CONCURRENT = 200
 PEOPLE = (ALICE, BOB, CAROL)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def served(
+    fake_slack: FakeSlack, empty_engine: Engine, database_url: str, tmp_path: Path
+) -> Iterator[SlackUser]:
+    """Run `focusbot run --http` in its own process, as in production; return a Slack for it."""
+    upgrade(empty_engine)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    env |= {
+        "SLACK_BOT_TOKEN": "xoxb-load-test",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.base_url,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+    }
+    log = (tmp_path / "focusbot.log").open("w")
+    command = [sys.executable, "-m", "bot.cli", "run", "--http", "--port", str(port)]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(base_url, server, tmp_path / "focusbot.log")
+        yield SlackUser(base_url, fake_slack)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def _wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text()
+        try:
+            with urlopen(base_url + "/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"focusbot did not start: {log.read_text()}")
 
 
 def adds(slack: SlackUser, channels: Sequence[str]) -> list[SignedRequest]:
@@ -70,8 +121,9 @@ def open_items_per_channel(engine: Engine) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_200_concurrent_adds_in_200_channels_are_all_answered_in_time_and_all_kept(
-    slack: SlackUser, engine: Engine
+    served: SlackUser, empty_engine: Engine
 ) -> None:
+    slack, engine = served, empty_engine
     channels = [f"C{index:04d}LOAD" for index in range(CONCURRENT)]
     results = send_all_at_once(slack, adds(slack, channels))
     assert_all_answered_in_time(results, f"{CONCURRENT} adds, 200 channels")
@@ -82,7 +134,10 @@ def test_200_concurrent_adds_in_200_channels_are_all_answered_in_time_and_all_ke
 
 
 @pytest.mark.slow
-def test_200_concurrent_adds_five_to_a_list_lose_nothing(slack: SlackUser, engine: Engine) -> None:
+def test_200_concurrent_adds_five_to_a_list_lose_nothing(
+    served: SlackUser, empty_engine: Engine
+) -> None:
+    slack, engine = served, empty_engine
     channels = [f"C{index:04d}BUSY" for index in range(CONCURRENT // 5)]
     for channel in channels:
         assert "at most 7 items" in slack.command("limit 7", channel=channel).text

@@ -2,6 +2,8 @@
 
 import contextlib
 import hashlib
+import io
+import json
 import logging
 import os
 import re
@@ -11,23 +13,43 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.request import Request
 
 import pytest
 from freezegun import freeze_time
+from slack_bolt.request import BoltRequest
 from sqlmodel import select
 
 from bot import maker
-from bot.app import Focusbot
+from bot.app import Focusbot, create_focusbot
 from bot.digest import DigestWindow
-from bot.fakeslack import FakeSlack
-from bot.maker_calendar import FeedError, calendar_address, expand, fetch_feed, masked
+from bot.fakeslack import FakeSlack, SlackRequests
+from bot.maker_calendar import (
+    FeedError,
+    PublicRedirectsOnly,
+    calendar_address,
+    ensure_public,
+    expand,
+    fetch_feed,
+    masked,
+)
 from storage.base import Workspace
 from storage.db import session_scope
 from storage.maker import MakerCalendar, MakerMeeting
-from tests.conftest import ALICE, BOB, CHANNEL, TEAM, SlackUser, message_text
+from tests.conftest import (
+    ALICE,
+    BOB,
+    CHANNEL,
+    SIGNING_SECRET,
+    TEAM,
+    SlackUser,
+    message_text,
+    settings_for,
+)
 
 CALENDARS = Path(__file__).parent / "data" / "calendars"
 TEAM_ICS = (CALENDARS / "team.ics").read_bytes()
@@ -181,9 +203,9 @@ def test_what_is_not_a_calendar_is_refused() -> None:
 
 
 def test_a_feed_is_fetched_again_only_when_it_changed(feeds: FeedServer) -> None:
-    first = fetch_feed(feeds.url(SECRET_PATH))
+    first = fetch_feed(feeds.url(SECRET_PATH), allow_private=True)
     assert first.body == TEAM_ICS and first.etag
-    again = fetch_feed(feeds.url(SECRET_PATH), first.etag, first.last_modified)
+    again = fetch_feed(feeds.url(SECRET_PATH), first.etag, first.last_modified, allow_private=True)
     assert again.unchanged and again.etag == first.etag
     sent = feeds.requests_to(SECRET_PATH)[1]
     assert sent["If-None-Match"] == first.etag
@@ -200,18 +222,18 @@ def test_a_feed_is_fetched_again_only_when_it_changed(feeds: FeedServer) -> None
 )
 def test_feeds_that_cannot_be_read_say_why_without_their_address(feeds, path, problem) -> None:
     with pytest.raises(FeedError, match=problem) as error:
-        fetch_feed(feeds.url(path))
+        fetch_feed(feeds.url(path), allow_private=True)
     assert "127.0.0.1" not in str(error.value)
 
 
 def test_slow_and_unreachable_feeds_time_out(feeds: FeedServer) -> None:
     with pytest.raises(FeedError, match=r"did not answer within 0\.5 seconds"):
-        fetch_feed(feeds.url("/slow.ics"), timeout=0.5)
+        fetch_feed(feeds.url("/slow.ics"), timeout=0.5, allow_private=True)
     closed = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     port = closed.server_address[1]
     closed.server_close()
     with pytest.raises(FeedError, match="could not be reached"):
-        fetch_feed(f"http://127.0.0.1:{port}/cal.ics")
+        fetch_feed(f"http://127.0.0.1:{port}/cal.ics", allow_private=True)
 
 
 def test_addresses_are_checked_and_never_shown_in_full() -> None:
@@ -396,6 +418,7 @@ def test_the_console_drives_maker_time_and_the_calendar_watch(
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
     env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}", "COLUMNS": "200"}
+    env["CALENDAR_PRIVATE_ADDRESSES"] = "true"  # the test serves its feed on loopback
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "console"],
         input=script,
@@ -414,3 +437,54 @@ def test_the_console_drives_maker_time_and_the_calendar_watch(
     assert "“Daily sync” on" in out and "takes *45m* of #mlteam's maker time" in out
     assert out.count("/daily.ics") == 1  # the echo of what you typed; focusbot never repeats it
     assert "Traceback" not in out + result.stderr
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://127.0.0.1:8080/cal.ics",
+        "http://localhost/cal.ics",
+        "http://10.1.2.3/cal.ics",
+        "http://192.168.0.10/cal.ics",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/cal.ics",
+        "http://[fd00::1]/cal.ics",
+        "http://100.64.0.1/cal.ics",
+    ],
+)
+def test_feeds_inside_private_networks_are_never_read(address: str) -> None:
+    with pytest.raises(FeedError, match="private network"):
+        fetch_feed(address)
+
+
+def test_a_public_address_passes_the_network_check() -> None:
+    ensure_public("https://93.184.216.34/calendar.ics")  # an address literal: no lookup needed
+
+
+def test_a_redirect_into_a_private_network_is_not_followed(feeds: FeedServer) -> None:
+    redirects = PublicRedirectsOnly(allow_private=False)
+    request = Request(feeds.url(SECRET_PATH))
+    with pytest.raises(FeedError, match="private network"):
+        redirects.redirect_request(
+            request, io.BytesIO(), 302, "Found", HTTPMessage(), "http://169.254.169.254/"
+        )
+
+
+def test_linking_an_internal_address_is_refused_and_nothing_is_stored(
+    fake_slack: FakeSlack, engine: Any, database_url: str
+) -> None:
+    settings = settings_for(fake_slack, database_url).model_copy(
+        update={"calendar_private_addresses": False}
+    )
+    guarded = create_focusbot(settings, engine=engine, process_before_response=True)
+    request = SlackRequests(SIGNING_SECRET, team_id=TEAM).command(
+        "/maker",
+        "calendar http://169.254.169.254/latest/meta-data/cal.ics",
+        user_id=ALICE,
+        channel_id="D0ALICE",
+        response_url=fake_slack.response_url(),
+    )
+    response = guarded.app.dispatch(BoltRequest(body=request.body, headers=dict(request.headers)))
+    assert "points into a private network" in message_text(json.loads(response.body))
+    with session_scope(engine) as session:
+        assert session.exec(select(MakerCalendar)).all() == []

@@ -11,7 +11,8 @@ from bot.fakeslack import FakeSlack
 from bot.leads import add_leads
 from bot.maker import defer_until
 from bot.scheduler import Scheduler, schedule_post
-from storage.base import Workspace, utcnow
+from bot.services import Services
+from storage.base import Workspace
 from storage.db import session_scope
 from storage.maker import MakerCalendar, MakerMeeting, MakerSchedule
 from storage.schedule import ScheduledPost
@@ -141,7 +142,7 @@ def test_slots_skip_what_linked_calendars_show_busy(slack: SlackUser, focusbot: 
     assert "No meeting window is long enough: the longest is 1h." in too_long
 
 
-def say(session: Session, post: ScheduledPost, client: WebClient, now: datetime) -> None:
+def say(session: Session, post: ScheduledPost, client: WebClient, services: Services) -> None:
     client.chat_postMessage(channel=post.channel_id, text=post.idempotency_key)
 
 
@@ -150,7 +151,7 @@ def test_scheduled_posts_wait_for_the_next_window_unless_the_team_turns_it_off(
 ) -> None:
     engine = focusbot.services.engine
     guarded = Scheduler(
-        engine, {"test.say": say}, focusbot.scheduler.client_for, utcnow, defer=defer_until
+        focusbot.services, {"test.say": say}, focusbot.scheduler.client_for, defer=defer_until
     )
     maker_time = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
     with freeze_time(TUESDAY, tick=True):

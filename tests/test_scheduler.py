@@ -11,7 +11,9 @@ from sqlmodel import Session, select
 
 from bot.fakeslack import FakeSlack, Scripted
 from bot.recurrence import next_weekly
-from bot.scheduler import Scheduler, schedule_post
+from bot.scheduler import Scheduler, forget_finished_posts, schedule_post
+from bot.services import Services
+from bot.settings import Settings
 from storage.base import Workspace, utcnow
 from storage.db import make_engine, session_scope
 from storage.schedule import ScheduledPost
@@ -19,13 +21,14 @@ from storage.schedule import ScheduledPost
 WORKSPACE = Workspace("T1")
 
 
-def post_text(session: Session, post: ScheduledPost, client: WebClient, now: datetime) -> None:
+def post_text(session: Session, post: ScheduledPost, client: WebClient, services: Services) -> None:
     client.chat_postMessage(channel=post.channel_id, text=f"{post.kind} {post.idempotency_key}")
 
 
 def make_scheduler(engine: Engine, fake: FakeSlack, **deliverers) -> Scheduler:
     client = WebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[])
-    return Scheduler(engine, {"test.say": post_text, **deliverers}, lambda _ws: client, utcnow)
+    services = Services(settings=Settings(_env_file=None), engine=engine, clock=utcnow)  # type: ignore[call-arg]
+    return Scheduler(services, {"test.say": post_text, **deliverers}, lambda _ws: client)
 
 
 def add_post(
@@ -129,7 +132,10 @@ def test_a_post_without_a_deliverer_fails_with_a_reason(
 def test_after_downtime_a_missed_weekly_post_is_delivered_once(
     engine: Engine, fake_slack: FakeSlack
 ) -> None:
-    def weekly(session: Session, post: ScheduledPost, client: WebClient, now: datetime) -> None:
+    def weekly(
+        session: Session, post: ScheduledPost, client: WebClient, services: Services
+    ) -> None:
+        now = services.now()
         client.chat_postMessage(channel=post.channel_id, text="weekly")
         due = next_weekly(now, 0, 9 * 60 + 30, "Europe/Berlin")
         schedule_post(
@@ -264,3 +270,25 @@ def test_the_background_job_ticks_on_its_own(engine: Engine, fake_slack: FakeSla
     finally:
         scheduler.shutdown()
     assert states(engine)["k1"][0] == "sent"
+
+
+def test_finished_posts_are_forgotten_after_thirty_days_but_failures_stay(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    long_ago = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
+    for key in ("old-failed", "old-sent", "recent-sent"):  # delivered in this order
+        add_post(engine, key, long_ago if key.startswith("old") else long_ago + timedelta(days=20))
+    fake_slack.script("chat.postMessage", Scripted(200, {"ok": False, "error": "is_archived"}))
+    scheduler = make_scheduler(engine, fake_slack)
+    with freeze_time(long_ago + timedelta(days=21)):
+        scheduler.tick()  # old-failed fails, the others are sent
+    assert {key: state for key, (state, _, _) in states(engine).items()} == {
+        "old-failed": "failed",
+        "old-sent": "sent",
+        "recent-sent": "sent",
+    }
+    housekeeping = make_scheduler(engine, fake_slack)
+    housekeeping.chores = (forget_finished_posts,)
+    with freeze_time(long_ago + timedelta(days=31)):
+        housekeeping.tick()
+    assert set(states(engine)) == {"old-failed", "recent-sent"}
