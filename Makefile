@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 # The PostgreSQL the tests also run on, when set (CI sets it).
 TEST_DATABASE_URL ?=
+# The PostgreSQL `make bench` also measures the data on, when set.
+BENCH_DATABASE_URL ?=
 
 .PHONY: run console test lint format migrate bench clean
 
@@ -34,6 +37,14 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/pytest $(if $(TEST_DATABASE_URL),--postgres-url=$(TEST_DATABASE_URL))
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# Benchmarks (a few minutes): figures into BENCHMARKS.md, plot into bench/latency_vs_data.png.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(if $(BENCH_DATABASE_URL),--postgres-url=$(BENCH_DATABASE_URL))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,9 @@
 """Create engines and sessions for SQLite and PostgreSQL alike."""
 
+import threading
+import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import event
@@ -11,6 +13,12 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 Row = TypeVar("Row")
+
+# SQLite lets one transaction at a time write (and every transaction here starts as a writer). Its
+# busy handler makes the others sleep and poll, so under load a waiting request can lose its turn
+# again and again (seconds of tail latency); taking turns on a lock in the process hands over at
+# once, in about arrival order. See BENCHMARKS.md.
+_SQLITE_TURNS: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str) -> Engine:
@@ -24,6 +32,7 @@ def _sqlite_engine(url: str) -> Engine:
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     extra: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
+    _SQLITE_TURNS[engine] = threading.RLock()
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -49,13 +58,18 @@ def _sqlite_engine(url: str) -> Engine:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """Open a session that commits when the block succeeds and rolls back when it fails."""
-    with Session(engine, expire_on_commit=False) as session:
+    with _turn(engine), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+def _turn(engine: Engine) -> AbstractContextManager[Any]:
+    """Wait for the SQLite database's turn (one session of the process at a time)."""
+    return _SQLITE_TURNS.get(engine) or nullcontext()
 
 
 def add_or_take_existing(

@@ -46,6 +46,7 @@ class PainPoint(SQLModel, table=True):
         UniqueConstraint("enterprise_id", "team_id", "number"),
         UniqueConstraint("enterprise_id", "team_id", "channel_id", "message_ts"),
         Index("ix_pain_point_workspace_created", "enterprise_id", "team_id", "created_at"),
+        Index("ix_pain_point_workspace_id", "enterprise_id", "team_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
