@@ -777,7 +777,9 @@ def theme_title(session: Session, theme: PainTheme) -> str:
     if theme.name:
         return theme.name
     assert theme.id is not None
-    return store.first_points(session, [theme.id])[theme.id].text
+    first = store.first_points(session, [theme.id]).get(theme.id)
+    # A theme merged into another keeps its id (a pending DM may name it) but no pain points.
+    return first.text if first is not None else f"a theme merged into another (#{theme.id})"
 
 
 def settings_of(session: Session, workspace: Workspace) -> PainSettings:

@@ -70,6 +70,14 @@ def test_demand_counts_people_once_even_across_merged_pain_points(engine: Engine
     assert sorted(demand.people for demand in themes) == [2, 2]
 
 
+def test_a_theme_emptied_by_a_merge_still_has_a_title(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        pain.log_pain(session, TEAM, "U1", "C1", "No access to the events table", NOW)
+        emptied = pain.log_pain(session, TEAM, "U2", "C1", "Our cloud bill doubled", NOW).theme
+        pain.merge(session, TEAM, "U9", 2, 1, NOW)
+        assert pain.theme_title(session, emptied) == f"a theme merged into another (#{emptied.id})"
+
+
 def test_a_refused_change_leaves_everything_as_it_was(engine: Engine) -> None:
     with session_scope(engine) as session:
         pain.log_pain(session, TEAM, "U1", "C1", "GPU queue takes forever", NOW)
