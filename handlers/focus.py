@@ -44,7 +44,7 @@ from handlers.blocks import (
 )
 from handlers.slack import (
     Reply,
-    answer_command,
+    command_listener,
     int_value,
     note,
     services_of,
@@ -68,29 +68,11 @@ HINT = "Type `/focus help` for every command."
 
 def register(app: App) -> None:
     """Register the `/focus` command, its buttons and its modal."""
-    app.command(COMMAND)(on_focus_command)
+    app.command(COMMAND)(command_listener(focus.parse_command, usage, UsageError, run))
     app.action(DONE_ACTION)(on_done_clicked)
     app.action(DROP_ACTION)(on_drop_clicked)
     app.action(ADD_ACTION)(on_add_clicked)
     app.view(ADD_VIEW)(on_add_submitted)
-
-
-def on_focus_command(
-    ack: Ack,
-    body: dict[str, Any],
-    client: WebClient,
-    context: BoltContext,
-    respond: Callable[..., Any],
-) -> None:
-    """Run a `/focus` subcommand and answer within Slack's three seconds."""
-    services = services_of(context)
-    caller = Caller(workspace_of(body, context), body["user_id"], body["channel_id"])
-    try:
-        command = focus.parse_command(body.get("text") or "")
-    except UsageError as error:
-        answer_command(ack, respond, usage(str(error)))
-        return
-    answer_command(ack, respond, run(services, client, caller, command))
 
 
 def usage(problem: str = "") -> Reply:

@@ -35,7 +35,7 @@ from bot.services import Services
 from handlers.blocks import MAX_VIEW_BLOCKS, context, cut, escape, fallback, header, section
 from handlers.slack import (
     Reply,
-    answer_command,
+    command_listener,
     int_value,
     note,
     services_of,
@@ -62,7 +62,7 @@ ADD_EXAMPLE = "`/milestone add &lt;title&gt; target &lt;date&gt;`"
 
 def register(app: App) -> None:
     """Register `/milestone`, the reminder's buttons and the modals behind them."""
-    app.command(COMMAND)(on_milestone_command)
+    app.command(COMMAND)(command_listener(milestones.parse_command, usage, UsageError, run))
     app.action(ON_TRACK_ACTION)(on_confidence_clicked)
     app.action(CONFIDENCE_ACTION)(on_confidence_clicked)
     app.action(MOVE_ACTION)(on_move_clicked)
@@ -70,24 +70,6 @@ def register(app: App) -> None:
     app.action(DROP_ACTION)(on_end_clicked)
     app.view(CONFIDENCE_VIEW)(on_confidence_submitted)
     app.view(MOVE_VIEW)(on_move_submitted)
-
-
-def on_milestone_command(
-    ack: Ack,
-    body: dict[str, Any],
-    client: WebClient,
-    context: BoltContext,
-    respond: Callable[..., Any],
-) -> None:
-    """Run a `/milestone` subcommand and answer within Slack's three seconds."""
-    services = services_of(context)
-    caller = Caller(workspace_of(body, context), body["user_id"], body["channel_id"])
-    try:
-        command = milestones.parse_command(body.get("text") or "")
-    except UsageError as error:
-        answer_command(ack, respond, usage(str(error)))
-        return
-    answer_command(ack, respond, run(services, client, caller, command))
 
 
 def usage(problem: str = "") -> Reply:

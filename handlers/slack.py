@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt import BoltContext
 from slack_bolt.context.ack import Ack
@@ -11,11 +11,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
+from bot.caller import Caller
 from bot.services import Services
 from handlers.blocks import as_dicts, context, escape, fallback, fit, section
 from storage.base import Workspace
 
 log = logging.getLogger(__name__)
+Command = TypeVar("Command")
 
 
 @dataclass
@@ -57,6 +59,32 @@ def answer_command(ack: Ack, respond: Callable[..., Any], reply: Reply) -> None:
         respond(response_type="in_channel", **reply.as_message())
     else:
         ack(**reply.as_message())
+
+
+def command_listener(
+    parse: Callable[[str], Command],
+    usage: Callable[[str], Reply],
+    usage_error: type[Exception],
+    run: Callable[[Services, WebClient, Caller, Command], Reply],
+) -> Callable[..., None]:
+    """Return a slash command listener: parse the text, run it, answer within three seconds."""
+
+    def on_command(
+        ack: Ack,
+        body: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        respond: Callable[..., Any],
+    ) -> None:
+        caller = Caller(workspace_of(body, context), body["user_id"], body["channel_id"])
+        try:
+            command = parse(body.get("text") or "")
+        except usage_error as error:
+            answer_command(ack, respond, usage(str(error)))
+            return
+        answer_command(ack, respond, run(services_of(context), client, caller, command))
+
+    return on_command
 
 
 def services_of(context: BoltContext) -> Services:
