@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 from rich.console import Console as Terminal
 from rich.progress import Progress
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy.engine import Engine
 
-from bot.app import Focusbot, create_focusbot
+from bot.app import create_focusbot
 from bot.console import FocusbotConsole
 from bot.doctor import check, exit_code, render
 from bot.logs import configure_logging
@@ -45,6 +46,9 @@ def run(
     http: Annotated[bool, typer.Option("--http", help="Serve Slack's requests over HTTP.")] = False,
     host: Annotated[str, typer.Option(help="Address to listen on (HTTP mode).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (HTTP mode).")] = 3000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=32, help="Processes serving HTTP (PostgreSQL only for >1).")
+    ] = 1,
 ) -> None:
     """Run focusbot in Socket Mode, or over HTTP with --http."""
     settings = Settings()
@@ -58,7 +62,7 @@ def run(
             "or try focusbot without Slack: focusbot console"
         )
         raise typer.Exit(2)
-    _serve(settings, http=http, host=host, port=port)
+    _serve(settings, http=http, host=host, port=port, workers=workers)
 
 
 @cli.command()
@@ -124,25 +128,23 @@ def export_pain(
     errors.print(f"Wrote {written} pain points to {out}.")
 
 
-def _serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
+def _serve(settings: Settings, *, http: bool, host: str, port: int, workers: int = 1) -> None:
     _configure_logging(settings)
-    focusbot = _prepared(settings)
+    engine = _prepared_engine(settings)
+    if http:
+        if workers > 1 and engine.dialect.name == "sqlite":
+            errors.print("Several workers share one SQLite file badly: use PostgreSQL for that.")
+        engine.dispose()  # each worker opens its own connections
+        typer.echo(f"focusbot listens on http://{host}:{port}/slack/events")
+        serve(lambda: create_focusbot(settings), host, port, workers)
+        return
+    focusbot = create_focusbot(settings, engine=engine)
     focusbot.scheduler.start(settings.scheduler_tick_seconds)
     try:
-        if http:
-            typer.echo(f"focusbot listens on http://{host}:{port}/slack/events")
-            serve(focusbot, host, port)
-        else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            assert settings.slack_app_token is not None
-            SocketModeHandler(focusbot.app, settings.slack_app_token.get_secret_value()).start()
+        assert settings.slack_app_token is not None
+        SocketModeHandler(focusbot.app, settings.slack_app_token.get_secret_value()).start()
     finally:
         focusbot.scheduler.shutdown()
-
-
-def _prepared(settings: Settings) -> Focusbot:
-    return create_focusbot(settings, engine=_prepared_engine(settings))
 
 
 def _prepared_engine(settings: Settings) -> Engine:

@@ -396,6 +396,7 @@ def add_item(
 ) -> FocusItem:
     """Add an item at the end of the list; refuse when the list is full."""
     assert focus_list.id is not None
+    _hold(session, focus_list)
     open_items = store.open_items(session, focus_list.id)
     if len(open_items) >= focus_list.cap:
         raise FocusError(
@@ -469,6 +470,7 @@ def move(session: Session, item: FocusItem, position: int, actor: str, now: date
     """Move an item to a position, shifting the others."""
     focus_list = _list_of(session, item)
     assert focus_list.id is not None
+    _hold(session, focus_list)
     items = store.open_items(session, focus_list.id)
     if not 1 <= position <= len(items):
         raise FocusError(
@@ -492,6 +494,7 @@ def set_owners(
 def set_cap(session: Session, focus_list: FocusList, cap: int, actor: str, now: datetime) -> None:
     """Change the cap; refuse one below the number of open items."""
     assert focus_list.id is not None
+    _hold(session, focus_list)
     size = len(store.open_items(session, focus_list.id))
     if cap < size:
         raise FocusError(
@@ -582,11 +585,19 @@ def _close(
 ) -> None:
     focus_list = _list_of(session, item)
     assert focus_list.id is not None
+    _hold(session, focus_list)
     item.state, item.closed_by, item.closed_at = state, actor, now
     item.close_reason = reason or None
     session.add(item)
     _renumber(session, store.open_items(session, focus_list.id))
     _record(session, focus_list, item, state, actor, now, detail=reason)
+
+
+def _hold(session: Session, focus_list: FocusList) -> None:
+    # Lock the list's row until the transaction ends: concurrent changes that count or renumber
+    # its items then take turns (PostgreSQL; SQLite transactions already do).
+    session.flush()  # a refresh would otherwise drop changes not yet written
+    session.refresh(focus_list, with_for_update=True)
 
 
 def _renumber(session: Session, items: list[FocusItem]) -> None:

@@ -363,6 +363,9 @@ def add(
 ) -> Milestone:
     """Add a milestone and schedule its first revisit."""
     assert board.id is not None
+    # Concurrent adds to one board take turns (a row lock on PostgreSQL) for the next number.
+    session.flush()  # a refresh would otherwise drop changes not yet written
+    session.refresh(board, with_for_update=True)
     milestone = Milestone(
         board_id=board.id,
         number=store.next_number(session, board.id),

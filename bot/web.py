@@ -2,7 +2,11 @@
 
 import json
 import logging
-from collections.abc import Iterable
+import multiprocessing
+import signal
+import socket
+from collections.abc import Callable, Iterable
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -61,6 +65,38 @@ def _plain(start_response: "StartResponse", status: str, body: str) -> list[byte
     return [payload]
 
 
-def serve(focusbot: Focusbot, host: str, port: int) -> None:
-    """Serve focusbot over HTTP until interrupted."""
-    waitress_serve(wsgi_app(focusbot), host=host, port=port, threads=16, ident="focusbot")
+def serve(make_focusbot: Callable[[], Focusbot], host: str, port: int, workers: int = 1) -> None:
+    """Serve focusbot over HTTP until stopped, from one process or several sharing one socket."""
+    listener = socket.create_server((host, port))
+    if workers <= 1:
+        _serve_worker(make_focusbot, listener)
+        return
+    forked = multiprocessing.get_context("fork")
+    children = [
+        forked.Process(target=_serve_worker, args=(make_focusbot, listener), name=f"worker-{n}")
+        for n in range(workers)
+    ]
+    signal.signal(signal.SIGTERM, _exit)  # so that stopping the parent stops its workers
+    for child in children:
+        child.start()
+    try:
+        for child in children:
+            child.join()
+    finally:
+        for child in children:
+            child.terminate()
+            child.join(timeout=10)
+
+
+def _serve_worker(make_focusbot: Callable[[], Focusbot], listener: socket.socket) -> None:
+    """Serve on the shared socket with this process's own app, database pool and scheduler."""
+    focusbot = make_focusbot()
+    focusbot.scheduler.start(focusbot.services.settings.scheduler_tick_seconds)
+    try:
+        waitress_serve(wsgi_app(focusbot), sockets=[listener], threads=16, ident="focusbot")
+    finally:
+        focusbot.scheduler.shutdown()
+
+
+def _exit(_signal: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)

@@ -45,7 +45,10 @@ def served(
         "LOG_LEVEL": "WARNING",
     }
     log = (tmp_path / "focusbot.log").open("w")
+    # As advised for production: several workers on PostgreSQL, one process on a SQLite file.
+    workers = "2" if database_url.startswith("postgresql") else "1"
     command = [sys.executable, "-m", "bot.cli", "run", "--http", "--port", str(port)]
+    command += ["--workers", workers]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     base_url = f"http://127.0.0.1:{port}"
     try:
