@@ -18,6 +18,7 @@ from storage.base import Workspace
 
 log = logging.getLogger(__name__)
 Command = TypeVar("Command")
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
 
 
 @dataclass
@@ -119,4 +120,7 @@ def timezone_fetcher(client: WebClient) -> Callable[[str], str | None]:
 def int_value(raw: object) -> int | None:
     """Read a button's value as an id; None for anything forged or malformed."""
     text = str(raw or "")
-    return int(text) if text.isdecimal() and len(text) < 12 else None
+    if not text.isdecimal() or len(text) > 10:
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None

@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.fakeslack import FakeSlack
 from handlers import focus, milestones, pain
-from tests.conftest import ALICE, SlackUser
+from tests.conftest import ALICE, SlackUser, message_text
 from tests.test_isolation import ACTIONS, VIEWS
 
 BROADCAST = re.compile(r"<!(?:channel|here|everyone)\b")
@@ -118,6 +119,10 @@ def test_any_text_gets_a_clear_answer_and_never_pings_everyone(
         seen = len(fake_slack.calls)
         answer = slack.command(text, command=command)
         assert answer.status == 200, (text, answer.body[:500])
+        if not answer.body:  # answered after the acknowledgement: a modal or a public post
+            deadline = time.monotonic() + 5
+            while len(fake_slack.calls) == seen and time.monotonic() < deadline:
+                time.sleep(0.01)
         sent = json.dumps([call.params for call in fake_slack.calls[seen:]])
         assert answer.body or sent != "[]", text
         assert not BROADCAST.search(answer.body), (text, answer.body[:500])
@@ -186,3 +191,13 @@ def test_any_modal_submission_gets_a_clear_answer(slack: SlackUser) -> None:
         assert not BROADCAST.search(answer.body)
 
     submits_safely()
+
+
+def test_a_button_value_beyond_any_id_is_refused_calmly(slack: SlackUser) -> None:
+    slack.command("add Ship the eval harness")
+    for value in ("2147483647", "2147483648", "99999999999"):
+        answer = slack.click({"action_id": focus.DONE_ACTION, "value": value, "block_id": "b"})
+        assert answer.status == 200, value
+        [reply] = slack.responses()
+        assert "no longer on any list here" in message_text(reply)
+    assert "*1.* Ship the eval harness" in slack.command("").text
