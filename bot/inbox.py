@@ -5,8 +5,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from storage.db import add_or_take_existing
-from storage.inbox import ReceivedRequest, forget_before
+from storage.inbox import forget_before, record_once
 
 REMEMBER_FOR = timedelta(days=1)
 
@@ -22,11 +21,7 @@ def request_key(body: dict[str, Any]) -> str | None:
 
 def first_sighting(session: Session, key: str, now: datetime) -> bool:
     """Record the request; False when it was taken before."""
-    if session.get(ReceivedRequest, key) is not None:
-        return False
-    row = ReceivedRequest(key=key, received_at=now)
-    _, new = add_or_take_existing(session, row, lambda: session.get(ReceivedRequest, key))
-    return new
+    return record_once(session, key, now)
 
 
 def forget_old_requests(session: Session, now: datetime) -> None:

@@ -3,6 +3,8 @@
 from datetime import datetime
 
 from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col
 
 from storage.base import UTCDateTime
@@ -23,3 +25,16 @@ def forget_before(session: Session, cutoff: datetime) -> int:
         delete(ReceivedRequest).where(col(ReceivedRequest.received_at) < cutoff)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def record_once(session: Session, key: str, now: datetime) -> bool:
+    """Record a request's key in one statement; False when it was recorded before."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(ReceivedRequest)
+        .values(key=key, received_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(col(ReceivedRequest.key))
+    )
+    return session.execute(statement).first() is not None

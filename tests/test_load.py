@@ -46,18 +46,31 @@ def served(
     }
     log = (tmp_path / "focusbot.log").open("w")
     # As advised for production: several workers on PostgreSQL, one process on a SQLite file.
-    workers = "2" if database_url.startswith("postgresql") else "1"
+    workers = "3" if database_url.startswith("postgresql") else "1"
     command = [sys.executable, "-m", "bot.cli", "run", "--http", "--port", str(port)]
     command += ["--workers", workers]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(base_url, server, tmp_path / "focusbot.log")
-        yield SlackUser(base_url, fake_slack)
+        slack = SlackUser(base_url, fake_slack)
+        _warm_up(slack)
+        yield slack
     finally:
         server.terminate()
         server.wait(timeout=10)
         log.close()
+
+
+def _warm_up(slack: SlackUser) -> None:
+    """Serve a first burst, untimed, as a running server has: connections open, caches full."""
+    requests = [
+        slack.requests.command(
+            "/focus", "", user_id=person, channel_id="C0WARMUP", response_url="http://127.0.0.1:9/"
+        )
+        for person in PEOPLE * 16
+    ]
+    assert all(answer.status == 200 for answer, _ in send_all_at_once(slack, requests))
 
 
 def _wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
