@@ -508,27 +508,22 @@ def on_same_clicked(
     ack()
     services = services_of(context)
     workspace = workspace_of(body, context)
-    actor = body["user"]["id"]
     new_raw, _, match_raw = str(action.get("value") or "").partition(":")
     new_id, match_id = int_value(new_raw), int_value(match_raw)
-    try:
+
+    def regroup() -> str:
         with services.session() as session:
             if new_id is None or match_id is None:
                 raise PainError("That button is not one of mine.")
             new, match = pain.same_problem(
-                session, workspace, actor, new_id, match_id, services.now()
+                session, workspace, body["user"]["id"], new_id, match_id, services.now()
             )
-            text = (
+            return (
                 f"Counted as the same problem as #{match.number} “{escape(cut(match.text, 200))}”. "
                 f"#{new.number} joins its theme."
             )
-    except PainError as refusal:
-        text = escape(refusal.message)
-    except NotALead:
-        text = "Only the person who logged it, or a lead, may regroup this pain point."
-        respond(replace_original=False, response_type="ephemeral", text=text)
-        return
-    respond(replace_original=True, text=text, blocks=[section(text).to_dict()])
+
+    _answer_regrouping(respond, regroup)
 
 
 def on_separate_clicked(
@@ -542,13 +537,22 @@ def on_separate_clicked(
     ack()
     services = services_of(context)
     workspace = workspace_of(body, context)
-    actor = body["user"]["id"]
-    try:
+    point_id = int_value(action.get("value")) or 0
+
+    def regroup() -> str:
         with services.session() as session:
             point = pain.keep_separate(
-                session, workspace, actor, int_value(action.get("value")) or 0, services.now()
+                session, workspace, body["user"]["id"], point_id, services.now()
             )
-            text = f"Kept #{point.number} separate: it is a theme of its own."
+            return f"Kept #{point.number} separate: it is a theme of its own."
+
+    _answer_regrouping(respond, regroup)
+
+
+def _answer_regrouping(respond: Callable[..., Any], regroup: Callable[[], str]) -> None:
+    """Regroup as clicked and replace the message with the outcome; refusals say why."""
+    try:
+        text = regroup()
     except PainError as refusal:
         text = escape(refusal.message)
     except NotALead:
