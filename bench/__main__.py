@@ -17,7 +17,7 @@ from sqlalchemy import text
 from bench import growth, http_load, report
 from bench.data import CACHE, fill, working_copy
 from bench.processes import fake_slack_process, run_in_process
-from bot.settings import normalize_database_url
+from bot.runtime.settings import normalize_database_url
 from storage.db import make_engine
 from storage.schema import upgrade
 

@@ -14,9 +14,9 @@ from slack_bolt.request import BoltRequest
 from bench.data import DETAILS, DIGEST_CHANNEL, NOW, PEOPLE, PLACES, TEAM, add_due_posts, samples
 from bench.http_load import percentile
 from bench.processes import SIGNING_SECRET, bench_settings, peak_memory_mb
-from bot.app import create_focusbot  # before the other modules, as focusbot loads them
-from bot.digest import build_digest, window_ending
-from bot.fakeslack import SlackRequests
+from bot.app.factory import create_focusbot  # before the other modules, as focusbot loads them
+from bot.common.digest import build_digest, window_ending
+from bot.console.fakeslack import SlackRequests
 from handlers import digest as digest_view
 from storage.base import Workspace
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.data import CHANNELS, DETAILS, PEOPLE, PLACES, samples
 from bench.processes import BOT_TOKEN, SIGNING_SECRET, bench_settings, start_server
-from bot.fakeslack import SignedRequest, SlackRequests
+from bot.console.fakeslack import SignedRequest, SlackRequests
 
 EVENTS_PATH = "/slack/events"
 COMMANDS = ("/pain <text>", "/focus")
@@ -20,8 +20,8 @@ COMMANDS = ("/pain <text>", "/focus")
 
 def focusbot_app(slack_api_url: str, database_url: str) -> Any:
     """Return focusbot's WSGI app, as `focusbot start` serves it over HTTP."""
-    from bot.app import create_focusbot
-    from bot.web import wsgi_app
+    from bot.app.factory import create_focusbot
+    from bot.app.web import wsgi_app
 
     return wsgi_app(create_focusbot(bench_settings(slack_api_url, database_url)))
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.settings import Settings
+from bot.runtime.settings import Settings
 
 SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-T0LOCAL"
-SERVER_THREADS = 16  # as `focusbot start` serves over HTTP (bot.web.serve)
+SERVER_THREADS = 16  # as `focusbot start` serves over HTTP (bot.app.web.serve)
 
 _SPAWN = multiprocessing.get_context("spawn")
 
@@ -44,7 +44,7 @@ def bench_settings(slack_api_url: str, database_url: str) -> Settings:
 
 
 def _run_fake_slack(pipe: Connection) -> None:
-    from bot.fakeslack import FakeSlack
+    from bot.console.fakeslack import FakeSlack
 
     fake = FakeSlack().start()
     pipe.send(fake.base_url)

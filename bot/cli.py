@@ -13,13 +13,13 @@ from rich.progress import Progress
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy.engine import Engine
 
-from bot.app import create_focusbot
-from bot.console import FocusbotConsole
-from bot.doctor import check, exit_code, render
-from bot.logs import configure_logging
-from bot.pain import export_pain_points
-from bot.settings import Settings
-from bot.web import serve
+from bot.app.factory import create_focusbot
+from bot.app.web import serve
+from bot.console.repl import FocusbotConsole
+from bot.pain.themes import export_pain_points
+from bot.runtime.doctor import check, exit_code, render
+from bot.runtime.logs import configure_logging
+from bot.runtime.settings import Settings
 from storage.db import make_engine
 from storage.schema import current_revision, head_revision, is_current, upgrade
 

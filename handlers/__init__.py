@@ -5,9 +5,9 @@ from typing import Protocol
 from slack_bolt import App
 from slack_sdk.models.blocks import Block
 
-from bot.digest import DigestSectionBuilder
-from bot.scheduler import Deliverer
-from bot.services import Services
+from bot.common.digest import DigestSectionBuilder
+from bot.runtime.scheduler import Deliverer
+from bot.runtime.services import Services
 from handlers import focus, maker, milestones, pain
 from storage.base import Workspace
 

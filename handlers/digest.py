@@ -6,11 +6,11 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 from sqlmodel import Session
 
-from bot import digest
-from bot.digest import DigestLine, DigestSection, DigestSectionBuilder, DigestWindow
-from bot.recurrence import zone
-from bot.scheduler import payload_of
-from bot.services import Services
+from bot.common import digest
+from bot.common.digest import DigestLine, DigestSection, DigestSectionBuilder, DigestWindow
+from bot.common.outbox import payload_of
+from bot.common.recurrence import zone
+from bot.runtime.services import Services
 from handlers.blocks import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, context, escape, fit, header
 from handlers.blocks import section as section_block
 from handlers.slack import int_value

@@ -22,14 +22,15 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 from sqlmodel import Session
 
-from bot import focus
-from bot.digest import DigestSectionBuilder
-from bot.focus import Caller, Checkin, FocusError, ListView, UsageError
-from bot.mentions import plain_text
-from bot.people import timezone_of
-from bot.recurrence import zone
-from bot.scheduler import Deliverer, payload_of
-from bot.services import Services
+from bot.common.digest import DigestSectionBuilder
+from bot.common.mentions import plain_text
+from bot.common.outbox import payload_of
+from bot.common.people import timezone_of
+from bot.common.recurrence import zone
+from bot.focus import lists as focus
+from bot.focus.lists import Caller, Checkin, FocusError, ListView, UsageError
+from bot.runtime.scheduler import Deliverer
+from bot.runtime.services import Services
 from handlers import home
 from handlers.blocks import (
     MAX_VIEW_BLOCKS,

@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.services import Services
+from bot.runtime.services import Services
 from handlers.blocks import MAX_VIEW_BLOCKS, fit
 from handlers.slack import services_of, workspace_of
 from storage.base import Workspace

@@ -6,7 +6,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_bolt.listener.builtins import TokenRevocationListeners
 
-from bot import scheduler
+from bot.common import outbox
 from handlers.slack import services_of, workspace_of
 
 log = logging.getLogger(__name__)
@@ -43,5 +43,5 @@ def _cancel_pending(body: dict[str, Any], context: BoltContext) -> None:
     services = services_of(context)
     workspace = workspace_of(body, context)
     with services.session() as session:
-        cancelled = scheduler.cancel_workspace(session, workspace)
+        cancelled = outbox.cancel_workspace(session, workspace)
     log.info("focusbot left workspace %s; cancelled %d pending posts", workspace.team_id, cancelled)

@@ -10,15 +10,16 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 from sqlmodel import Session
 
-from bot import maker
-from bot import maker_watch as watch
-from bot.digest import DigestSectionBuilder
-from bot.leads import NotALead, require_lead
-from bot.maker import MakerError, Span, TeamSchedule, UsageError
-from bot.people import timezone_of
-from bot.recurrence import WEEKDAYS, format_clock, zone
-from bot.scheduler import Deliverer, payload_of
-from bot.services import Services
+from bot.common.digest import DigestSectionBuilder
+from bot.common.leads import NotALead, require_lead
+from bot.common.outbox import payload_of
+from bot.common.people import timezone_of
+from bot.common.recurrence import WEEKDAYS, format_clock, zone
+from bot.maker import schedule as maker
+from bot.maker import watch
+from bot.maker.schedule import MakerError, Span, TeamSchedule, UsageError
+from bot.runtime.scheduler import Deliverer
+from bot.runtime.services import Services
 from handlers.blocks import context, escape, header, section
 from handlers.slack import (
     Reply,

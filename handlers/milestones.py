@@ -24,14 +24,15 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 from sqlmodel import Session
 
-from bot import milestones
-from bot.digest import DigestSectionBuilder
-from bot.mentions import plain_text
-from bot.milestones import Caller, MilestoneError, UsageError
-from bot.people import timezone_of
-from bot.recurrence import zone
-from bot.scheduler import Deliverer, payload_of
-from bot.services import Services
+from bot.common.digest import DigestSectionBuilder
+from bot.common.mentions import plain_text
+from bot.common.outbox import payload_of
+from bot.common.people import timezone_of
+from bot.common.recurrence import zone
+from bot.milestones import board as milestones
+from bot.milestones.board import Caller, MilestoneError, UsageError
+from bot.runtime.scheduler import Deliverer
+from bot.runtime.services import Services
 from handlers.blocks import MAX_VIEW_BLOCKS, context, cut, escape, fallback, header, section
 from handlers.slack import (
     Reply,

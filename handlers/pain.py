@@ -23,15 +23,17 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 from sqlmodel import Session
 
-from bot import digest, pain
-from bot.digest import DigestSectionBuilder
-from bot.leads import NotALead, add_leads, lead_ids, may_decide, remove_lead, require_lead
-from bot.mentions import plain_text
-from bot.pain import Logged, PainError, ThemeDemand, UsageError
-from bot.people import timezone_of
-from bot.recurrence import zone
-from bot.scheduler import Deliverer, payload_of
-from bot.services import Services
+from bot.common import digest
+from bot.common.digest import DigestSectionBuilder
+from bot.common.leads import NotALead, add_leads, lead_ids, may_decide, remove_lead, require_lead
+from bot.common.mentions import plain_text
+from bot.common.outbox import payload_of
+from bot.common.people import timezone_of
+from bot.common.recurrence import zone
+from bot.pain import themes as pain
+from bot.pain.themes import Logged, PainError, ThemeDemand, UsageError
+from bot.runtime.scheduler import Deliverer
+from bot.runtime.services import Services
 from handlers import digest as digest_view
 from handlers.blocks import MAX_VIEW_BLOCKS, context, cut, escape, header, section
 from handlers.slack import (

@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from bot.caller import Caller
-from bot.services import Services
+from bot.common.caller import Caller
+from bot.runtime.services import Services
 from handlers.blocks import as_dicts, context, escape, fallback, fit, section
 from storage.base import Workspace
 

@@ -14,10 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from waitress.server import create_server
 
-from bot.app import Focusbot, create_focusbot
-from bot.fakeslack import FakeSlack, SignedRequest, SlackRequests, running_fake_slack
-from bot.settings import Settings, normalize_database_url
-from bot.web import wsgi_app
+from bot.app.factory import Focusbot, create_focusbot
+from bot.app.web import wsgi_app
+from bot.console.fakeslack import FakeSlack, SignedRequest, SlackRequests, running_fake_slack
+from bot.runtime.settings import Settings, normalize_database_url
 from storage.db import make_engine
 from storage.schema import metadata
 

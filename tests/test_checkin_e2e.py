@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
 
-from bot.app import Focusbot
-from bot.fakeslack import FakeSlack, Scripted
+from bot.app.factory import Focusbot
+from bot.console.fakeslack import FakeSlack, Scripted
 from tests.conftest import BOB, CHANNEL, SlackUser, message_text
 
 

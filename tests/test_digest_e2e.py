@@ -7,10 +7,10 @@ from freezegun import freeze_time
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot import digest
-from bot.app import Focusbot
-from bot.digest import DigestLine, DigestSection
-from bot.fakeslack import FakeSlack
+from bot.app.factory import Focusbot
+from bot.common import digest
+from bot.common.digest import DigestLine, DigestSection
+from bot.console.fakeslack import FakeSlack
 from handlers.blocks import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT
 from handlers.digest import digest_blocks
 from storage.base import Workspace

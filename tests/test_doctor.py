@@ -7,7 +7,8 @@ import pytest
 from alembic import command
 from sqlalchemy.engine import Engine
 
-from bot.doctor import (
+from bot.console.fakeslack import BOT_USER_ID, FakeSlack, Scripted
+from bot.runtime.doctor import (
     DATABASE_CHECK,
     MODE_CHECK,
     OAUTH_CHECK,
@@ -22,9 +23,8 @@ from bot.doctor import (
     scopes_finding,
     slack_client,
 )
-from bot.fakeslack import BOT_USER_ID, FakeSlack, Scripted
-from bot.manifest import bot_scopes
-from bot.settings import Settings
+from bot.runtime.manifest import bot_scopes
+from bot.runtime.settings import Settings
 from storage.db import make_engine
 from storage.schema import alembic_config, head_revision, upgrade
 from tests.conftest import SIGNING_SECRET

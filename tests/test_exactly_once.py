@@ -14,10 +14,11 @@ from freezegun import freeze_time
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.app import Focusbot
-from bot.fakeslack import FakeSlack, Scripted
-from bot.focus import Caller, add_item, ensure_list
-from bot.scheduler import OUTBOX_EVENT, schedule_post
+from bot.app.factory import Focusbot
+from bot.common.outbox import schedule_post
+from bot.console.fakeslack import FakeSlack, Scripted
+from bot.focus.lists import Caller, add_item, ensure_list
+from bot.runtime.scheduler import OUTBOX_EVENT
 from storage.base import Workspace, utcnow
 from storage.db import session_scope
 from storage.schedule import ScheduledPost
@@ -112,8 +113,8 @@ def test_under_chaos_every_due_post_is_delivered_exactly_once(
 
 WORKER = """
 import sys, time
-from bot.app import create_focusbot
-from bot.settings import Settings
+from bot.app.factory import create_focusbot
+from bot.runtime.settings import Settings
 focusbot = create_focusbot(Settings(_env_file=None))
 stop = time.monotonic() + float(sys.argv[1])
 while time.monotonic() < stop:

@@ -7,8 +7,8 @@ import pytest
 from slack_bolt.request import BoltRequest
 from sqlmodel import select
 
-from bot.app import Focusbot, create_focusbot
-from bot.fakeslack import FakeSlack
+from bot.app.factory import Focusbot, create_focusbot
+from bot.console.fakeslack import FakeSlack
 from storage.focus import FocusEvent, FocusList
 from tests.conftest import (
     ALICE,

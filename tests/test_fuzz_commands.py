@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.fakeslack import FakeSlack
+from bot.console.fakeslack import FakeSlack
 from handlers import focus, milestones, pain
 from tests.conftest import ALICE, SlackUser, message_text
 from tests.test_isolation import ACTIONS, VIEWS

@@ -13,10 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 from waitress.server import create_server
 
-from bot.app import Focusbot, create_focusbot
-from bot.fakeslack import FakeSlack
-from bot.settings import Settings
-from bot.web import wsgi_app
+from bot.app.factory import Focusbot, create_focusbot
+from bot.app.web import wsgi_app
+from bot.console.fakeslack import FakeSlack
+from bot.runtime.settings import Settings
 from storage.schedule import ScheduledPost
 from tests.conftest import SIGNING_SECRET, SlackUser
 

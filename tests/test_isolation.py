@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Table, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from bot.fakeslack import FakeSlack
+from bot.console.fakeslack import FakeSlack
 from handlers import focus, milestones, pain
 from tests.conftest import ALICE, BOB, CHANNEL, SlackUser, message_text
 

@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.fakeslack import FakeSlack, SignedRequest
+from bot.console.fakeslack import FakeSlack, SignedRequest
 from storage.focus import OPEN, FocusItem, FocusList
 from storage.schema import upgrade
 from tests.conftest import ALICE, BOB, CAROL, SIGNING_SECRET, TEAM, Answer, SlackUser

@@ -24,11 +24,11 @@ from freezegun import freeze_time
 from slack_bolt.request import BoltRequest
 from sqlmodel import select
 
-from bot import maker
-from bot.app import Focusbot, create_focusbot
-from bot.digest import DigestWindow
-from bot.fakeslack import FakeSlack, SlackRequests
-from bot.maker_calendar import (
+from bot.app.factory import Focusbot, create_focusbot
+from bot.common.digest import DigestWindow
+from bot.console.fakeslack import FakeSlack, SlackRequests
+from bot.maker import schedule as maker
+from bot.maker.calendar import (
     FeedError,
     PublicRedirectsOnly,
     calendar_address,

@@ -6,12 +6,13 @@ from freezegun import freeze_time
 from slack_sdk import WebClient
 from sqlmodel import Session, select
 
-from bot.app import Focusbot
-from bot.fakeslack import FakeSlack
-from bot.leads import add_leads
-from bot.maker import defer_until
-from bot.scheduler import Scheduler, schedule_post
-from bot.services import Services
+from bot.app.factory import Focusbot
+from bot.common.leads import add_leads
+from bot.common.outbox import schedule_post
+from bot.console.fakeslack import FakeSlack
+from bot.maker.schedule import defer_until
+from bot.runtime.scheduler import Scheduler
+from bot.runtime.services import Services
 from storage.base import Workspace
 from storage.db import session_scope
 from storage.maker import MakerCalendar, MakerMeeting, MakerSchedule

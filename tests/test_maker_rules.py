@@ -6,8 +6,8 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy.engine import Engine
 
-from bot import maker
-from bot.maker import (
+from bot.maker import schedule as maker
+from bot.maker.schedule import (
     CheckCommand,
     MakerError,
     SetCommand,

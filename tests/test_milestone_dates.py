@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime
 import pytest
 from freezegun import freeze_time
 
-from bot.milestone_dates import TargetDateError, parse_target
-from bot.milestones import MilestoneError, resolve_target
+from bot.milestones.board import MilestoneError, resolve_target
+from bot.milestones.dates import TargetDateError, parse_target
 from storage.milestones import MilestoneBoard
 
 TODAY = date(2027, 1, 31)  # a Sunday, the last day of a 31-day month

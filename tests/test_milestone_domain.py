@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot import milestones
-from bot.milestones import (
+from bot.milestones import board as milestones
+from bot.milestones.board import (
     Add,
     Drop,
     Forecast,

@@ -10,9 +10,9 @@ import pytest
 from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory, StepTickTimeFactory, TickingDateTimeFactory
 
-from bot.app import Focusbot
-from bot.digest import DigestWindow
-from bot.fakeslack import FakeSlack
+from bot.app.factory import Focusbot
+from bot.common.digest import DigestWindow
+from bot.console.fakeslack import FakeSlack
 from handlers.milestones import CONFIDENCE_BLOCK, DATE_BLOCK, REASON_BLOCK
 from storage.base import Workspace
 from tests.conftest import ALICE, BOB, CHANNEL, TEAM, Answer, SlackUser, buttons, message_text

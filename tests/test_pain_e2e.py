@@ -5,8 +5,8 @@ from typing import Any
 
 from freezegun import freeze_time
 
-from bot.app import Focusbot
-from bot.fakeslack import FakeSlack
+from bot.app.factory import Focusbot
+from bot.console.fakeslack import FakeSlack
 from tests.conftest import ALICE, BOB, CAROL, CHANNEL, SlackUser, buttons, message_text
 
 DAN, ERIN = "U0DAN", "U0ERIN"

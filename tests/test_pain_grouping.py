@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.pain_similarity import SimilarityIndex, group_online, pair_scores, terms
+from bot.pain.matching import SimilarityIndex, group_online, pair_scores, terms
 
 LABELED = Path(__file__).parent / "data" / "pain_points.csv"
 # The levels reached when this was written (docs/PAIN_GROUPING.md): never fall below them.

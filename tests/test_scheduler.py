@@ -9,11 +9,12 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.fakeslack import FakeSlack, Scripted
-from bot.recurrence import next_weekly
-from bot.scheduler import Scheduler, forget_finished_posts, schedule_post
-from bot.services import Services
-from bot.settings import Settings
+from bot.common.outbox import forget_finished_posts, schedule_post
+from bot.common.recurrence import next_weekly
+from bot.console.fakeslack import FakeSlack, Scripted
+from bot.runtime.scheduler import Scheduler
+from bot.runtime.services import Services
+from bot.runtime.settings import Settings
 from storage.base import Workspace, utcnow
 from storage.db import make_engine, session_scope
 from storage.schedule import ScheduledPost

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.settings import Settings, normalize_database_url
+from bot.runtime.settings import Settings, normalize_database_url
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import scheduler
-from bot.caller import Caller
-from bot.digest import DigestLine, DigestSection, DigestWindow
-from bot.mentions import plain_text
-from bot.milestone_dates import TargetDateError, parse_target
-from bot.recurrence import local_moment, zone
+from bot.common import outbox
+from bot.common.caller import Caller
+from bot.common.digest import DigestLine, DigestSection, DigestWindow
+from bot.common.mentions import plain_text
+from bot.common.recurrence import local_moment, zone
+from bot.milestones.dates import TargetDateError, parse_target
 from storage import milestones as store
 from storage.base import Workspace
 from storage.db import add_or_take_existing
@@ -570,7 +570,7 @@ def schedule_checkin(session: Session, board: MilestoneBoard, now: datetime) -> 
         return
     day = local_today(board, now) + timedelta(weeks=board.checkin_weeks)
     due = local_moment(day, REVISIT_MINUTE, board.timezone)
-    scheduler.schedule_post(
+    outbox.schedule_post(
         session,
         workspace=Workspace(board.team_id, board.enterprise_id),
         channel_id=board.channel_id,
@@ -592,7 +592,7 @@ def _schedule_reminder(
     why: str,
     attempt: int,
 ) -> None:
-    scheduler.schedule_post(
+    outbox.schedule_post(
         session,
         workspace=Workspace(board.team_id, board.enterprise_id),
         channel_id=board.channel_id,

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.recurrence import is_known_timezone
+from bot.common.recurrence import is_known_timezone
 from storage.base import Workspace
 from storage.db import add_or_take_existing
 from storage.people import Person, find_person

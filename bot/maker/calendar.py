@@ -15,7 +15,7 @@ import recurring_ical_events
 import x_wr_timezone
 from icalendar import Calendar
 
-from bot.recurrence import zone
+from bot.common.recurrence import zone
 
 FETCH_TIMEOUT_SECONDS = 10.0
 MAX_FEED_BYTES = 2_000_000

@@ -6,8 +6,16 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot import scheduler
-from bot.maker import (
+from bot.common import outbox
+from bot.maker.calendar import (
+    FeedError,
+    Occurrence,
+    ensure_public,
+    expand,
+    fetch_feed,
+    masked,
+)
+from bot.maker.schedule import (
     MEETING_PEOPLE,
     MakerError,
     Span,
@@ -17,14 +25,6 @@ from bot.maker import (
     nearest_slots,
     schedule_of,
     spans_between,
-)
-from bot.maker_calendar import (
-    FeedError,
-    Occurrence,
-    ensure_public,
-    expand,
-    fetch_feed,
-    masked,
 )
 from storage import maker as store
 from storage.base import Workspace
@@ -99,7 +99,7 @@ def unlink_calendar(session: Session, workspace: Workspace, user_id: str, channe
 
 
 def _forget_reads(session: Session, calendar: MakerCalendar) -> None:
-    scheduler.cancel_pending(session, _workspace(calendar), calendar.user_id, POLL_KIND)
+    outbox.cancel_pending(session, _workspace(calendar), calendar.user_id, POLL_KIND)
     assert calendar.id is not None
     store.forget_meetings(session, calendar.id)
 
@@ -122,7 +122,7 @@ def calendar_status(session: Session, workspace: Workspace, user_id: str) -> Cal
 
 def schedule_poll(session: Session, calendar: MakerCalendar, due: datetime, now: datetime) -> None:
     """Put the calendar's next reading in the outbox."""
-    scheduler.schedule_post(
+    outbox.schedule_post(
         session,
         workspace=_workspace(calendar),
         channel_id=calendar.user_id,
@@ -256,7 +256,7 @@ def _queue_messages(
 ) -> None:
     workspace = _workspace(calendar)
     for conflict in result.conflicts:
-        scheduler.schedule_post(
+        outbox.schedule_post(
             session,
             workspace=workspace,
             channel_id=calendar.user_id,
@@ -276,7 +276,7 @@ def _queue_messages(
             },
         )
     if result.newly_broken and calendar.failing_since is not None:
-        scheduler.schedule_post(
+        outbox.schedule_post(
             session,
             workspace=workspace,
             channel_id=calendar.user_id,

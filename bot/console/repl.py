@@ -13,10 +13,10 @@ from rich.console import Console as Terminal
 from rich.text import Text
 from slack_bolt.request import BoltRequest
 
-from bot.app import Focusbot, create_focusbot
-from bot.fakeslack import BOT_USER_ID, FakeSlack, SignedRequest, SlackRequests
-from bot.recurrence import is_known_timezone, zone
-from bot.settings import Settings
+from bot.app.factory import Focusbot, create_focusbot
+from bot.common.recurrence import is_known_timezone, zone
+from bot.console.fakeslack import BOT_USER_ID, FakeSlack, SignedRequest, SlackRequests
+from bot.runtime.settings import Settings
 from storage.base import utcnow
 from storage.db import make_engine
 from storage.schema import upgrade

@@ -10,18 +10,18 @@ from typing import NoReturn
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.digest import DigestLine, DigestSection, DigestWindow
-from bot.maker_calendar import (
-    calendar_address,
-)
-from bot.mentions import mentioned_users, plain_text
-from bot.recurrence import (
+from bot.common.digest import DigestLine, DigestSection, DigestWindow
+from bot.common.mentions import mentioned_users, plain_text
+from bot.common.recurrence import (
     WEEKDAYS,
     format_clock,
     is_known_timezone,
     parse_clock,
     parse_weekday,
     zone,
+)
+from bot.maker.calendar import (
+    calendar_address,
 )
 from storage import maker as store
 from storage.base import Workspace

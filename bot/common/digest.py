@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot import scheduler
-from bot.recurrence import WEEKDAYS, format_clock, next_weekly
+from bot.common import outbox
+from bot.common.recurrence import WEEKDAYS, format_clock, next_weekly
 from storage import digest as store
 from storage.base import Workspace
 from storage.db import add_or_take_existing
@@ -114,7 +114,7 @@ def set_schedule(
     schedule.timezone = timezone or schedule.timezone
     session.add(schedule)
     workspace = Workspace(schedule.team_id, schedule.enterprise_id)
-    scheduler.cancel_pending(session, workspace, schedule.channel_id, DIGEST_KIND)
+    outbox.cancel_pending(session, workspace, schedule.channel_id, DIGEST_KIND)
     schedule_next(session, schedule, now)
 
 
@@ -123,7 +123,7 @@ def schedule_next(session: Session, schedule: DigestSchedule, now: datetime) -> 
     if schedule.weekday is None:
         return
     due = next_weekly(now, schedule.weekday, schedule.minute, schedule.timezone)
-    scheduler.schedule_post(
+    outbox.schedule_post(
         session,
         workspace=Workspace(schedule.team_id, schedule.enterprise_id),
         channel_id=schedule.channel_id,

@@ -13,12 +13,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import scheduler
-from bot.digest import DigestLine, DigestSection, DigestWindow
-from bot.leads import lead_ids, require_lead
-from bot.mentions import USER_MENTION, mentioned_users, plain_text
-from bot.pain_similarity import MIN_MATCH, NEIGHBOURS, SimilarityIndex, best_group
-from bot.recurrence import is_known_timezone, parse_clock, parse_weekday
+from bot.common import outbox
+from bot.common.digest import DigestLine, DigestSection, DigestWindow
+from bot.common.leads import lead_ids, require_lead
+from bot.common.mentions import USER_MENTION, mentioned_users, plain_text
+from bot.common.recurrence import is_known_timezone, parse_clock, parse_weekday
+from bot.pain.matching import MIN_MATCH, NEIGHBOURS, SimilarityIndex, best_group
 from storage import pain as store
 from storage.base import Workspace
 from storage.db import session_scope
@@ -862,7 +862,7 @@ def _schedule_dm(
     payload: dict[str, Any],
     now: datetime,
 ) -> None:
-    scheduler.schedule_post(
+    outbox.schedule_post(
         session,
         workspace=workspace,
         channel_id=user_id,

@@ -4,17 +4,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.settings import Settings
+from bot.common.digest import DigestSectionBuilder
+from bot.runtime.settings import Settings
 from storage.base import Workspace
 from storage.db import session_scope
-
-if TYPE_CHECKING:
-    from bot.digest import DigestSectionBuilder  # the digest schedules posts through the scheduler
 
 HomeSection = Callable[["Services", Workspace, str], Sequence[Any]]
 
@@ -27,7 +25,7 @@ class Services:
     engine: Engine
     clock: Callable[[], datetime]
     home_sections: list[HomeSection] = field(default_factory=list)
-    digest_sections: list["DigestSectionBuilder"] = field(default_factory=list)
+    digest_sections: list[DigestSectionBuilder] = field(default_factory=list)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from bot.logs import redact
-from bot.manifest import MANIFEST, bot_scopes
-from bot.settings import Settings
+from bot.runtime.logs import redact
+from bot.runtime.manifest import MANIFEST, bot_scopes
+from bot.runtime.settings import Settings
 from storage.db import make_engine
 from storage.schema import alembic_config, current_revision, head_revision
 

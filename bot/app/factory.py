@@ -18,11 +18,13 @@ from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy.engine import Engine
 
 import handlers
-from bot import inbox, maker
-from bot.manifest import bot_scopes
-from bot.scheduler import Scheduler, forget_finished_posts
-from bot.services import Services
-from bot.settings import Settings
+from bot.common.outbox import forget_finished_posts
+from bot.maker import schedule as maker
+from bot.runtime import inbox
+from bot.runtime.manifest import bot_scopes
+from bot.runtime.scheduler import Scheduler
+from bot.runtime.services import Services
+from bot.runtime.settings import Settings
 from handlers import home, installs
 from storage.base import Workspace, utcnow
 from storage.db import make_engine

@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot import scheduler
-from bot.caller import Caller
-from bot.digest import DigestLine, DigestSection, DigestWindow
-from bot.mentions import USER_MENTION, mentioned_users, plain_text, without_mentions
-from bot.recurrence import (
+from bot.common import outbox
+from bot.common.caller import Caller
+from bot.common.digest import DigestLine, DigestSection, DigestWindow
+from bot.common.mentions import USER_MENTION, mentioned_users, plain_text, without_mentions
+from bot.common.recurrence import (
     WEEKDAYS,
     format_clock,
     is_known_timezone,
@@ -517,7 +517,7 @@ def set_checkin(session: Session, focus_list: FocusList, command: Checkin, now: 
         focus_list.timezone = command.timezone or focus_list.timezone
     session.add(focus_list)
     workspace = Workspace(focus_list.team_id, focus_list.enterprise_id)
-    scheduler.cancel_pending(session, workspace, focus_list.channel_id, CHECKIN_KIND)
+    outbox.cancel_pending(session, workspace, focus_list.channel_id, CHECKIN_KIND)
     schedule_next_checkin(session, focus_list, now)
 
 
@@ -546,7 +546,7 @@ def schedule_next_checkin(session: Session, focus_list: FocusList, now: datetime
     due = next_weekly(
         now, focus_list.checkin_weekday, focus_list.checkin_minute, focus_list.timezone
     )
-    scheduler.schedule_post(
+    outbox.schedule_post(
         session,
         workspace=Workspace(focus_list.team_id, focus_list.enterprise_id),
         channel_id=focus_list.channel_id,

@@ -1,0 +1,1 @@
+"""The wiring at the top: the factory that builds a focusbot, and the web server that serves it."""

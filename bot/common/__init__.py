@@ -1,0 +1,1 @@
+"""Rules every feature shares: callers, people, leads, mentions, weekly times, outbox, digest."""

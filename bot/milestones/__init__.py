@@ -1,0 +1,1 @@
+"""Milestones with target dates, not deadlines: plans, confidence, revisits and calibration."""

@@ -1,0 +1,1 @@
+"""How focusbot runs: settings, services, scheduler, request inbox, logs, manifest, doctor."""
