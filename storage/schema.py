@@ -21,7 +21,7 @@ import storage.pain
 import storage.people
 import storage.schedule  # noqa: F401 - every table module is imported so the metadata is whole
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def metadata() -> MetaData:

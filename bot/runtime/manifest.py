@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-MANIFEST = Path(__file__).resolve().parents[2] / "app.yaml"
+MANIFEST = Path(__file__).resolve().parent / "app.yaml"
 
 
 @cache
