@@ -15,9 +15,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.app.factory import Focusbot
+from bot.common.caller import Caller
 from bot.common.outbox import schedule_post
 from bot.console.fakeslack import FakeSlack, Scripted
-from bot.focus.lists import Caller, add_item, ensure_list
+from bot.focus import add_item, ensure_list
 from bot.runtime.scheduler import OUTBOX_EVENT
 from storage.base import Workspace, utcnow
 from storage.db import session_scope

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.focus import lists as focus
-from bot.focus.lists import Caller, FocusError, UsageError
+from bot import focus
+from bot.common.caller import Caller
+from bot.focus import FocusError, UsageError
 from storage.base import Workspace
 from storage.db import session_scope
 from storage.schedule import ScheduledPost

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot import focus
 from bot.console.fakeslack import FakeSlack
-from bot.focus import lists as focus
 from handlers.focus import (
     ADD_ACTION,
     ADD_OWNERS_BLOCK,
