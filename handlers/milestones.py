@@ -24,13 +24,14 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 from sqlmodel import Session
 
+from bot import milestones
+from bot.common.caller import Caller
 from bot.common.digest import DigestSectionBuilder
 from bot.common.mentions import plain_text
 from bot.common.outbox import payload_of
 from bot.common.people import timezone_of
 from bot.common.recurrence import zone
-from bot.milestones import board as milestones
-from bot.milestones.board import Caller, MilestoneError, UsageError
+from bot.milestones import MilestoneError, UsageError
 from bot.runtime.scheduler import Deliverer
 from bot.runtime.services import Services
 from handlers.blocks import MAX_VIEW_BLOCKS, context, cut, escape, fallback, header, section
@@ -568,13 +569,13 @@ def on_confidence_submitted(
                 headline = f"<@{actor}> checked in on {name}: {confidence}%."
             else:
                 milestones.confirm_on_track(session, milestone, actor, confidence, now)
-                board = milestones.board_of(session, milestone)
+                board = store.board_of(session, milestone)
                 due, _ = milestones.next_revisit(board, milestone)
                 headline = (
                     f"<@{actor}> revisited {name}: on track at {confidence}%. "
                     f"Next revisit: {_local(due, board.timezone)}."
                 )
-            channel = milestones.board_of(session, milestone).channel_id
+            channel = store.board_of(session, milestone).channel_id
     except MilestoneError as refusal:
         ack(response_action="errors", errors={CONFIDENCE_BLOCK: cut(refusal.message, 150)})
         return
@@ -598,7 +599,7 @@ def on_move_submitted(
             milestone = milestones.milestone_for_click(
                 session, workspace_of(body, context), int_value(metadata.get("milestone_id")) or 0
             )
-            board = milestones.board_of(session, milestone)
+            board = store.board_of(session, milestone)
             target = milestones.resolve_target(board, picked, now)
             milestones.move_target(session, milestone, actor, target, now, reason=reason)
             why = f" — {escape(reason)}" if reason else ""
@@ -670,7 +671,7 @@ def deliver_revisit(
     )
     if milestone is None or not milestones.is_current_reminder(milestone, payload):
         return
-    board = milestones.board_of(session, milestone)
+    board = store.board_of(session, milestone)
     attempt = 2 if payload.get("attempt") == 2 else 1
     today = milestones.local_today(board, now)
     why = "target" if milestone.target <= today else str(payload.get("why") or "cadence")

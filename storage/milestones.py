@@ -112,6 +112,13 @@ def get_milestone(session: Session, workspace: Workspace, milestone_id: int) -> 
     return milestone
 
 
+def board_of(session: Session, milestone: Milestone) -> MilestoneBoard:
+    """Return the board a milestone belongs to."""
+    board = session.get(MilestoneBoard, milestone.board_id)
+    assert board is not None
+    return board
+
+
 def by_number(session: Session, board_id: int, number: int) -> Milestone | None:
     """Return the board's milestone with this number."""
     return session.exec(

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 from freezegun import freeze_time
 
-from bot.milestones.board import MilestoneError, resolve_target
+from bot.milestones import MilestoneError, resolve_target
 from bot.milestones.dates import TargetDateError, parse_target
 from storage.milestones import MilestoneBoard
 

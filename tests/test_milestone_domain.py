@@ -4,23 +4,21 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.milestones import board as milestones
-from bot.milestones.board import (
+from bot import milestones
+from bot.milestones import (
     Add,
     Drop,
-    Forecast,
     MoveTarget,
     Rename,
     SetConfidence,
     UsageError,
-    brier_score,
-    calibration_table,
     next_revisit,
     parse_command,
     sparkline,
     target_status,
 )
-from storage.milestones import Milestone, MilestoneBoard
+from bot.milestones.calibration import Forecast, brier_score, calibration_table
+from storage.milestones import DEFAULT_CONFIDENCE, Milestone, MilestoneBoard
 
 
 def test_add_reads_title_target_and_confidence() -> None:
@@ -31,7 +29,7 @@ def test_add_reads_title_target_and_confidence() -> None:
 
 def test_add_takes_the_last_target_word_so_titles_may_say_target() -> None:
     assert parse_command("add Hit the target metric target Q2") == Add(
-        "Hit the target metric", "Q2", milestones.DEFAULT_CONFIDENCE
+        "Hit the target metric", "Q2", DEFAULT_CONFIDENCE
     )
 
 
