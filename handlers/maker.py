@@ -15,9 +15,9 @@ from bot.common.leads import NotALead, require_lead
 from bot.common.outbox import payload_of
 from bot.common.people import timezone_of
 from bot.common.recurrence import WEEKDAYS, format_clock, zone
-from bot.maker import schedule as maker
+from bot.maker import commands as maker
 from bot.maker import watch
-from bot.maker.schedule import MakerError, Span, TeamSchedule, UsageError
+from bot.maker.commands import MakerError, Span, TeamSchedule, UsageError
 from bot.runtime.scheduler import Deliverer
 from bot.runtime.services import Services
 from handlers.blocks import context, escape, header, section

@@ -27,7 +27,7 @@ from sqlmodel import select
 from bot.app.factory import Focusbot, create_focusbot
 from bot.common.digest import DigestWindow
 from bot.console.fakeslack import FakeSlack, SlackRequests
-from bot.maker import schedule as maker
+from bot.maker import commands as maker
 from bot.maker.calendar import (
     FeedError,
     PublicRedirectsOnly,

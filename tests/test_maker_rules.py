@@ -6,8 +6,8 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy.engine import Engine
 
-from bot.maker import schedule as maker
-from bot.maker.schedule import (
+from bot.maker import commands as maker
+from bot.maker.commands import (
     CheckCommand,
     MakerError,
     SetCommand,

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 import handlers
 from bot.common.outbox import forget_finished_posts
-from bot.maker import schedule as maker
+from bot.maker import commands as maker
 from bot.runtime import inbox
 from bot.runtime.manifest import bot_scopes
 from bot.runtime.scheduler import Scheduler

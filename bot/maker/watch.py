@@ -15,7 +15,7 @@ from bot.maker.calendar import (
     fetch_feed,
     masked,
 )
-from bot.maker.schedule import (
+from bot.maker.commands import (
     MEETING_PEOPLE,
     MakerError,
     Span,
