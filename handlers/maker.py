@@ -10,14 +10,13 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 from sqlmodel import Session
 
+from bot import maker
 from bot.common.digest import DigestSectionBuilder
 from bot.common.leads import NotALead, require_lead
 from bot.common.outbox import payload_of
 from bot.common.people import timezone_of
 from bot.common.recurrence import WEEKDAYS, format_clock, zone
-from bot.maker import commands as maker
-from bot.maker import watch
-from bot.maker.commands import MakerError, Span, TeamSchedule, UsageError
+from bot.maker import MakerError, Span, TeamSchedule, UsageError
 from bot.runtime.scheduler import Deliverer
 from bot.runtime.services import Services
 from handlers.blocks import context, escape, header, section
@@ -282,14 +281,14 @@ def _calendar(
     allow_private: bool,
 ) -> Reply:
     if command.off:
-        removed = watch.unlink_calendar(session, workspace, user_id, channel_id)
+        removed = maker.unlink_calendar(session, workspace, user_id, channel_id)
         return note(
             "Unlinked your calendar and forgot what I had read from it."
             if removed
             else "No calendar was linked.",
         )
     if command.address is not None:
-        watch.link_calendar(
+        maker.link_calendar(
             session,
             workspace,
             user_id,
@@ -298,17 +297,17 @@ def _calendar(
             now,
             allow_private=allow_private,
         )
-        shown = watch.calendar_status(session, workspace, user_id).shown_address
+        shown = maker.calendar_status(session, workspace, user_id).shown_address
         return note(
             f"Linked your calendar ({escape(shown)}). I read it every "
-            f"{int(watch.POLL_EVERY.total_seconds() // 60)} minutes and DM you once when a "
+            f"{int(maker.POLL_EVERY.total_seconds() // 60)} minutes and DM you once when a "
             "meeting with others falls in your team's maker time.",
             "The address stays private: I only read it. Unlink it with `/maker calendar off`.",
         )
-    return note(_status_text(watch.calendar_status(session, workspace, user_id)))
+    return note(_status_text(maker.calendar_status(session, workspace, user_id)))
 
 
-def _status_text(status: watch.CalendarStatus) -> str:
+def _status_text(status: maker.CalendarStatus) -> str:
     if not status.linked:
         return (
             "No calendar linked. In your DM with me, link your calendar's private iCal address "
@@ -341,7 +340,7 @@ def home_section(services: Services, workspace: Workspace, user_id: str) -> list
             if kept is not None:
                 line += f" · kept this week: *{kept.share:.0%}*"
             lines.append(line)
-        status = watch.calendar_status(session, workspace, user_id)
+        status = maker.calendar_status(session, workspace, user_id)
     if not lines:
         lines.append(
             "No team schedule yet. A lead sets one with `/maker set …` in the team channel."
@@ -374,7 +373,7 @@ def deliver_poll(
         return
     timezone = timezone_of(session, workspace, calendar.user_id, timezone_fetcher(client), now)
     allow_private = services.settings.calendar_private_addresses
-    watch.watch_calendar(session, calendar, timezone, now, allow_private=allow_private)
+    maker.watch_calendar(session, calendar, timezone, now, allow_private=allow_private)
 
 
 def deliver_conflict(
@@ -418,7 +417,7 @@ def deliver_broken_feed(
     problem = escape(str(payload_of(post).get("problem") or "it could not be read"))
     text = (
         f":warning: I can't read your linked calendar: {problem}. I keep trying every "
-        f"{int(watch.POLL_EVERY.total_seconds() // 60)} minutes and won't tell you again until "
+        f"{int(maker.POLL_EVERY.total_seconds() // 60)} minutes and won't tell you again until "
         "it works. Link a new address with `/maker calendar &lt;address&gt;` or stop with "
         "`/maker calendar off`."
     )
@@ -426,8 +425,8 @@ def deliver_broken_feed(
 
 
 DELIVERERS: dict[str, Deliverer] = {
-    watch.POLL_KIND: deliver_poll,
-    watch.CONFLICT_KIND: deliver_conflict,
-    watch.BROKEN_FEED_KIND: deliver_broken_feed,
+    maker.POLL_KIND: deliver_poll,
+    maker.CONFLICT_KIND: deliver_conflict,
+    maker.BROKEN_FEED_KIND: deliver_broken_feed,
 }
 DIGEST_SECTIONS: tuple[DigestSectionBuilder, ...] = (maker.digest_section,)

@@ -24,10 +24,10 @@ from freezegun import freeze_time
 from slack_bolt.request import BoltRequest
 from sqlmodel import select
 
+from bot import maker
 from bot.app.factory import Focusbot, create_focusbot
 from bot.common.digest import DigestWindow
 from bot.console.fakeslack import FakeSlack, SlackRequests
-from bot.maker import commands as maker
 from bot.maker.calendar import (
     FeedError,
     PublicRedirectsOnly,

@@ -10,7 +10,7 @@ from bot.app.factory import Focusbot
 from bot.common.leads import add_leads
 from bot.common.outbox import schedule_post
 from bot.console.fakeslack import FakeSlack
-from bot.maker.commands import defer_until
+from bot.maker import defer_until
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.services import Services
 from storage.base import Workspace

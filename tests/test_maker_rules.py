@@ -6,8 +6,8 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy.engine import Engine
 
-from bot.maker import commands as maker
-from bot.maker.commands import (
+from bot import maker
+from bot.maker import (
     CheckCommand,
     MakerError,
     SetCommand,

@@ -18,8 +18,8 @@ from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy.engine import Engine
 
 import handlers
+from bot import maker
 from bot.common.outbox import forget_finished_posts
-from bot.maker import commands as maker
 from bot.runtime import inbox
 from bot.runtime.manifest import bot_scopes
 from bot.runtime.scheduler import Scheduler

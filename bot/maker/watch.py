@@ -15,14 +15,14 @@ from bot.maker.calendar import (
     fetch_feed,
     masked,
 )
-from bot.maker.commands import (
+from bot.maker.checks import nearest_slots
+from bot.maker.commands import MakerError
+from bot.maker.schedule import (
     MEETING_PEOPLE,
-    MakerError,
     Span,
     TeamSchedule,
     default_schedule,
     is_direct,
-    nearest_slots,
     schedule_of,
     spans_between,
 )

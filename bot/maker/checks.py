@@ -1,0 +1,135 @@
+"""Checks of a planned meeting against maker time, and free slots in meeting windows."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from sqlmodel import Session
+
+from bot.maker.schedule import Span, TeamSchedule, spans_between
+from storage import maker as store
+from storage.base import Workspace
+
+SLOT_STEP = timedelta(minutes=15)
+SUGGESTED_SLOTS = 3
+LISTED_SLOTS = 10
+
+
+@dataclass(frozen=True)
+class Check:
+    """What a planned meeting costs the team."""
+
+    meeting: Span
+    maker_time: timedelta
+    outside_day: timedelta
+    attendees: int | None
+    is_long: bool
+    is_big: bool
+    slots: tuple[Span, ...]
+
+
+def check_meeting(
+    schedule: TeamSchedule,
+    start: datetime,
+    duration: timedelta,
+    attendees: int | None,
+    busy: Sequence[Span],
+    now: datetime,
+) -> Check:
+    """Say how much a meeting cuts into maker time; offer window slots unless it fits one."""
+    meeting = Span(start, start + duration)
+    windows, maker = spans_between(schedule, meeting.start, meeting.end)
+    in_maker = sum((span.length for span in maker), timedelta(0))
+    in_windows = sum((span.length for span in windows), timedelta(0))
+    return Check(
+        meeting=meeting,
+        maker_time=in_maker,
+        outside_day=duration - in_maker - in_windows,
+        attendees=attendees,
+        is_long=duration > timedelta(minutes=schedule.long_minutes),
+        is_big=attendees is not None and attendees > schedule.big_attendees,
+        slots=() if in_windows == duration else nearest_slots(schedule, meeting, busy, now),
+    )
+
+
+def nearest_slots(
+    schedule: TeamSchedule,
+    meeting: Span,
+    busy: Sequence[Span],
+    now: datetime,
+    limit: int = SUGGESTED_SLOTS,
+) -> tuple[Span, ...]:
+    """Return the free window slots closest in time to a meeting, not in the past."""
+    search_from = max(now, meeting.start - timedelta(days=3))
+    candidates = free_slots(
+        schedule, search_from, meeting.start + timedelta(days=7), meeting.length, busy
+    )
+    closest = sorted(candidates, key=lambda slot: abs(slot.start - meeting.start))[:limit]
+    return tuple(sorted(closest, key=lambda slot: slot.start))
+
+
+def free_slots(
+    schedule: TeamSchedule,
+    after: datetime,
+    until: datetime,
+    duration: timedelta,
+    busy: Sequence[Span],
+    limit: int | None = None,
+) -> list[Span]:
+    """Return the first free slot of that length in each meeting window between two moments."""
+    windows, _ = spans_between(schedule, after, until)
+    slots: list[Span] = []
+    for window in windows:
+        slot = _first_free(window, after, duration, busy)
+        if slot is not None:
+            slots.append(slot)
+            if limit is not None and len(slots) >= limit:
+                break
+    return slots
+
+
+def _first_free(
+    window: Span, after: datetime, duration: timedelta, busy: Sequence[Span]
+) -> Span | None:
+    # A window already under way offers its next quarter hour, not an odd minute.
+    start = window.start if window.start > after else _round_up(after)
+    while start + duration <= window.end:
+        slot = Span(start, start + duration)
+        clash = [span.end for span in busy if span.overlap(slot) > timedelta(0)]
+        if not clash:
+            return slot
+        start = _round_up(max(clash))
+    return None
+
+
+def _round_up(moment: datetime) -> datetime:
+    origin = datetime.combine(moment.date(), time(), tzinfo=UTC)
+    steps = -(-(moment - origin) // SLOT_STEP)
+    return origin + steps * SLOT_STEP
+
+
+def longest_window(schedule: TeamSchedule) -> timedelta:
+    """Return the length of the team's longest meeting window."""
+    return max((timedelta(minutes=e - s) for s, e in schedule.windows), default=timedelta(0))
+
+
+def busy_of_team(
+    session: Session,
+    workspace: Workspace,
+    channel_id: str | None,
+    user_id: str,
+    start: datetime,
+    end: datetime,
+) -> tuple[list[Span], int]:
+    """Return when the team's linked calendars are busy, and how many calendars that is.
+
+    A team channel counts its members' calendars; anywhere else only the person's own.
+    """
+    if channel_id is None:
+        own = store.find_calendar(session, workspace, user_id)
+        calendars = [own] if own is not None else []
+    else:
+        calendars = store.calendars_of_channel(session, workspace, channel_id)
+    ids = [calendar.id for calendar in calendars if calendar.id is not None]
+    meetings = store.meetings_between(session, ids, start, end)
+    return [Span(meeting.start, meeting.end) for meeting in meetings], len(ids)
