@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.pain import themes as pain
-from bot.pain.themes import Log, Merge, MeToo, NameTheme, PainError, Threshold, UsageError
+from bot.pain import commands as pain
+from bot.pain.commands import Log, Merge, MeToo, NameTheme, PainError, Threshold, UsageError
 from storage.base import Workspace
 from storage.db import session_scope
 from storage.pain import IN_PROGRESS, WONT_FIX

@@ -30,8 +30,8 @@ from bot.common.mentions import plain_text
 from bot.common.outbox import payload_of
 from bot.common.people import timezone_of
 from bot.common.recurrence import zone
-from bot.pain import themes as pain
-from bot.pain.themes import Logged, PainError, ThemeDemand, UsageError
+from bot.pain import commands as pain
+from bot.pain.commands import Logged, PainError, ThemeDemand, UsageError
 from bot.runtime.scheduler import Deliverer
 from bot.runtime.services import Services
 from handlers import digest as digest_view
