@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from bot.app.factory import create_focusbot
 from bot.app.web import serve
 from bot.console.repl import FocusbotConsole
-from bot.pain.commands import export_pain_points
+from bot.pain import export_pain_points
 from bot.runtime.doctor import check, exit_code, render
 from bot.runtime.logs import configure_logging
 from bot.runtime.settings import Settings

@@ -132,7 +132,7 @@ def _calls(fake_slack: FakeSlack) -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_export_writes_csv_rows_that_read_back(slack: SlackUser, focusbot: Any) -> None:
-    from bot.pain.commands import export_pain_points
+    from bot.pain import export_pain_points
 
     slack.command("GPU queue takes forever, badly", command="/pain")
     slack.command("+1 1", user=BOB, command="/pain")

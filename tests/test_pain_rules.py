@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.pain import commands as pain
-from bot.pain.commands import Log, Merge, MeToo, NameTheme, PainError, Threshold, UsageError
+from bot import pain
+from bot.pain import Log, Merge, MeToo, NameTheme, PainError, Threshold, UsageError
+from bot.pain.points import similar_points, synced_index
 from storage.base import Workspace
 from storage.db import session_scope
-from storage.pain import IN_PROGRESS, WONT_FIX
+from storage.pain import IN_PROGRESS, WONT_FIX, PainPoint, PainTheme
 
 TEAM = Workspace("T0RULES")
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
@@ -90,24 +91,24 @@ def test_a_refused_change_leaves_everything_as_it_was(engine: Engine) -> None:
 def test_the_index_picks_up_pain_points_committed_elsewhere(engine: Engine) -> None:
     with session_scope(engine) as session:
         pain.log_pain(session, TEAM, "U1", "C1", "GPU queue takes forever", NOW)
-        assert len(pain.synced_index(session, TEAM)) == 1
+        assert len(synced_index(session, TEAM)) == 1
     with session_scope(engine) as session:
         session.add(_point_of_other_process(session))
     with session_scope(engine) as session:
-        similar, group = pain.similar_points(session, TEAM, "the slurm queue for A100s is slow")
-        assert len(pain.synced_index(session, TEAM)) == 2
+        similar, group = similar_points(session, TEAM, "the slurm queue for A100s is slow")
+        assert len(synced_index(session, TEAM)) == 2
     assert group is not None
     assert {item.point.number for item in similar} >= {2}
 
 
-def _point_of_other_process(session: object) -> pain.PainPoint:
+def _point_of_other_process(session: object) -> PainPoint:
     from sqlmodel import Session
 
     assert isinstance(session, Session)
-    theme = pain.PainTheme(team_id=TEAM.team_id, created_at=NOW)
+    theme = PainTheme(team_id=TEAM.team_id, created_at=NOW)
     session.add(theme)
     session.flush()
-    return pain.PainPoint(
+    return PainPoint(
         team_id=TEAM.team_id,
         number=2,
         text="waiting hours in the GPU queue",

@@ -1,0 +1,274 @@
+"""Log pain points (numbered, grouped with the theme of the same complaint), find and list them."""
+
+import threading
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.pain.commands import PainError
+from bot.pain.matching import MIN_MATCH, NEIGHBOURS, SimilarityIndex, best_group
+from bot.pain.themes import check_threshold, theme_title
+from storage import pain as store
+from storage.base import Workspace
+from storage.pain import PainPoint, PainReport, PainTheme
+
+SIMILAR_SHOWN = 3
+SHOW_THRESHOLD = 0.2
+
+_INDEXES: "weakref.WeakKeyDictionary[Engine, dict[Workspace, SimilarityIndex]]" = (
+    weakref.WeakKeyDictionary()
+)
+_INDEXES_LOCK = threading.Lock()
+# Ids are handed out before commit, so a transaction may commit a lower id after a higher one was
+# indexed; looking back this far picks such late commits up.
+_LATE_COMMIT_WINDOW = 200
+
+
+def _index_of(session: Session) -> dict[Workspace, SimilarityIndex]:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _INDEXES_LOCK:
+        return _INDEXES.setdefault(engine, {})
+
+
+def synced_index(session: Session, workspace: Workspace) -> SimilarityIndex:
+    """Return the workspace's similarity index, brought up to date with committed pain points."""
+    indexes = _index_of(session)
+    with _INDEXES_LOCK:
+        index = indexes.setdefault(workspace, SimilarityIndex())
+    with index.lock:
+        if not len(index):
+            rows: Iterable[tuple[int, str]] = store.all_texts(session, workspace)
+        else:
+            newest = index.newest_key
+            recent = store.point_ids_after(session, workspace, newest - _LATE_COMMIT_WINDOW)
+            if newest not in recent:
+                # The database no longer holds what was indexed (it was replaced): start afresh.
+                with _INDEXES_LOCK:
+                    indexes[workspace] = SimilarityIndex()
+                return synced_index(session, workspace)
+            rows = store.texts_of(
+                session, [point_id for point_id in recent if point_id not in index]
+            )
+        for point_id, text in rows:
+            index.add(point_id, text)
+    return index
+
+
+@dataclass(frozen=True)
+class Similar:
+    """An existing pain point that looks like the same complaint."""
+
+    point: PainPoint
+    theme: PainTheme
+    score: float
+
+
+def similar_points(
+    session: Session, workspace: Workspace, text: str
+) -> tuple[list[Similar], PainTheme | None]:
+    """Return the closest pain points (one per theme) and the theme the text belongs to, if any."""
+    index = synced_index(session, workspace)
+    with index.lock:
+        matches = index.nearest(text, NEIGHBOURS, MIN_MATCH)
+    points = store.points_by_id(session, [match.key for match in matches])
+    themes = store.themes_by_id(session, [point.theme_id for point in points.values()])
+    sizes = store.theme_sizes(session, themes)
+    theme_of = {point_id: point.theme_id for point_id, point in points.items()}
+    best = best_group(matches, theme_of, sizes)
+    group = themes[best] if best is not None else None
+    shown: dict[int, Similar] = {}
+    for match in matches:
+        point = points[match.key]
+        if match.score >= SHOW_THRESHOLD and point.theme_id not in shown:
+            shown[point.theme_id] = Similar(point, themes[point.theme_id], match.score)
+    return list(shown.values())[:SIMILAR_SHOWN], group
+
+
+@dataclass(frozen=True)
+class Logged:
+    """A pain point just logged: where it went, what looks like it, and who to tell."""
+
+    point: PainPoint
+    theme: PainTheme
+    grouped: bool
+    similar: tuple[Similar, ...]
+    already_logged: bool = False
+
+
+def log_pain(
+    session: Session,
+    workspace: Workspace,
+    reporter: str,
+    channel_id: str,
+    text: str,
+    now: datetime,
+    *,
+    source: str = "command",
+    logged_by: str | None = None,
+    permalink: str | None = None,
+    message_ts: str | None = None,
+) -> Logged:
+    """Log a pain point: number it, group it with its theme, count its reporter."""
+    store.lock_workspace(session, workspace)
+    if message_ts is not None:
+        existing = store.find_by_message(session, workspace, channel_id, message_ts)
+        if existing is not None:
+            return Logged(existing, theme_of(session, existing), False, (), already_logged=True)
+    similar, group = similar_points(session, workspace, text)
+    theme = group or new_theme(session, workspace, now)
+    point = _insert_point(
+        session,
+        PainPoint(
+            enterprise_id=workspace.enterprise_id,
+            team_id=workspace.team_id,
+            number=0,
+            text=text,
+            reporter_id=reporter,
+            logged_by=logged_by or reporter,
+            channel_id=channel_id,
+            created_at=now,
+            theme_id=theme.id or 0,
+            source=source,
+            permalink=permalink,
+            message_ts=message_ts,
+        ),
+        workspace,
+    )
+    add_report(session, workspace, point, reporter, now)
+    check_threshold(session, workspace, theme, now)
+    return Logged(point, theme, group is not None, tuple(similar))
+
+
+def new_theme(session: Session, workspace: Workspace, now: datetime) -> PainTheme:
+    """Start an empty theme in the workspace."""
+    theme = PainTheme(
+        enterprise_id=workspace.enterprise_id, team_id=workspace.team_id, created_at=now
+    )
+    session.add(theme)
+    session.flush()
+    return theme
+
+
+def _insert_point(session: Session, point: PainPoint, workspace: Workspace) -> PainPoint:
+    for _attempt in range(5):
+        point.number = store.last_number(session, workspace) + 1
+        try:
+            with session.begin_nested():
+                session.add(point)
+            return point
+        except IntegrityError:
+            # Someone else took the number a moment ago (or logged the same message).
+            if point.message_ts is not None and store.find_by_message(
+                session, workspace, point.channel_id, point.message_ts
+            ):
+                raise PainError("That message was just logged as a pain point.") from None
+    raise PainError("Too many pain points are being logged at once; try again in a moment.")
+
+
+def add_report(
+    session: Session, workspace: Workspace, point: PainPoint, user_id: str, now: datetime
+) -> bool:
+    """Count the person on a pain point; return whether they were new to it."""
+    assert point.id is not None
+    if store.has_report(session, point.id, user_id):
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                PainReport(
+                    enterprise_id=workspace.enterprise_id,
+                    team_id=workspace.team_id,
+                    pain_id=point.id,
+                    user_id=user_id,
+                    at=now,
+                )
+            )
+    except IntegrityError:
+        return False  # the same person, a moment ago
+    return True
+
+
+def point_numbered(session: Session, workspace: Workspace, number: int) -> PainPoint:
+    """Return pain point n; refuse a number the workspace does not have."""
+    point = store.find_point(session, workspace, number)
+    if point is None:
+        last = store.last_number(session, workspace)
+        if last == 0:
+            raise PainError(f"There is no pain point {number}: none has been logged yet.")
+        raise PainError(f"There is no pain point {number}: numbers go from 1 to {last}.")
+    return point
+
+
+def point_by_id(session: Session, workspace: Workspace, point_id: int) -> PainPoint:
+    """Return a pain point by id for a button; refuse one from elsewhere."""
+    point = session.get(PainPoint, point_id)
+    if point is None or (point.team_id, point.enterprise_id) != (
+        workspace.team_id,
+        workspace.enterprise_id,
+    ):
+        raise PainError("That pain point is not in this workspace.")
+    return point
+
+
+def me_too(
+    session: Session, workspace: Workspace, user_id: str, number: int, now: datetime
+) -> tuple[PainPoint, bool]:
+    """Count the person as hitting pain point n; return it and whether they were new to it."""
+    store.lock_workspace(session, workspace)
+    point = point_numbered(session, workspace, number)
+    added = add_report(session, workspace, point, user_id, now)
+    if added:
+        check_threshold(session, workspace, theme_of(session, point), now)
+    return point, added
+
+
+def theme_of(session: Session, point: PainPoint) -> PainTheme:
+    """Return the theme a pain point belongs to."""
+    theme = session.get(PainTheme, point.theme_id)
+    assert theme is not None
+    return theme
+
+
+@dataclass(frozen=True)
+class PointView:
+    """A pain point with its theme and the people who hit it."""
+
+    point: PainPoint
+    theme: PainTheme
+    theme_title: str
+    people: tuple[str, ...]
+    theme_people: int
+
+
+def view_point(session: Session, workspace: Workspace, number: int) -> PointView:
+    """Return pain point n as people see it."""
+    point = point_numbered(session, workspace, number)
+    theme = theme_of(session, point)
+    assert point.id is not None and theme.id is not None
+    people = store.reporters_of_points(session, [point.id])[point.id]
+    return PointView(
+        point,
+        theme,
+        theme_title(session, theme),
+        tuple(people),
+        len(store.reporters_of_theme(session, theme.id)),
+    )
+
+
+def list_points(
+    session: Session, workspace: Workspace, statuses: Sequence[str], limit: int
+) -> tuple[list[PointView], int]:
+    """Return the newest pain points whose theme has one of the statuses, and how many match."""
+    points, total = store.list_points(session, workspace, statuses, limit)
+    themes = store.themes_by_id(session, [point.theme_id for point in points])
+    people = store.reporters_of_points(session, [point.id or 0 for point in points])
+    return [
+        PointView(point, themes[point.theme_id], "", tuple(people[point.id or 0]), 0)
+        for point in points
+    ], total

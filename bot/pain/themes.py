@@ -1,0 +1,175 @@
+"""Themes and their demand: titles, the top themes, and the threshold that tells the leads."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.common import outbox
+from bot.common.leads import lead_ids, require_lead
+from storage import pain as store
+from storage.base import Workspace
+from storage.pain import PainPoint, PainSettings, PainTheme
+
+DM_KIND = "pain.dm"
+RISING, STEADY, FALLING = "rising", "steady", "falling"
+
+
+@dataclass(frozen=True)
+class ThemeDemand:
+    """A theme with the people who hit it in a window, against the window before."""
+
+    theme: PainTheme
+    title: str
+    people: int
+    previous: int
+    first_seen: datetime
+    last_seen: datetime
+    quote: PainPoint
+
+    @property
+    def trend(self) -> str:
+        """Say whether demand is rising, steady or falling against the previous window."""
+        if self.people > self.previous:
+            return RISING
+        return FALLING if self.people < self.previous else STEADY
+
+
+def top_themes(
+    session: Session, workspace: Workspace, weeks: int, now: datetime, limit: int = 10
+) -> tuple[list[ThemeDemand], int]:
+    """Return the themes most people hit lately (with trend), and how many themes had any."""
+    window = timedelta(weeks=weeks)
+    current = store.demand_between(session, workspace, now - window, now + timedelta(seconds=1))
+    previous = store.demand_between(session, workspace, now - 2 * window, now - window)
+    ranked = sorted(current, key=lambda theme_id: (-current[theme_id], -theme_id))[:limit]
+    return describe_themes(session, ranked, current, previous), len(current)
+
+
+def describe_themes(
+    session: Session, theme_ids: Sequence[int], current: dict[int, int], previous: dict[int, int]
+) -> list[ThemeDemand]:
+    """Return the demand of these themes, in this order, with their titles and quotes."""
+    themes = store.themes_by_id(session, theme_ids)
+    spans = store.theme_spans(session, theme_ids)
+    quotes = store.latest_points(session, theme_ids)
+    founders = store.first_points(session, theme_ids)
+    return [
+        ThemeDemand(
+            theme=themes[theme_id],
+            title=themes[theme_id].name or founders[theme_id].text,
+            people=current.get(theme_id, 0),
+            previous=previous.get(theme_id, 0),
+            first_seen=spans[theme_id][0],
+            last_seen=spans[theme_id][1],
+            quote=quotes[theme_id],
+        )
+        for theme_id in theme_ids
+        if theme_id in quotes
+    ]
+
+
+def theme_title(session: Session, theme: PainTheme) -> str:
+    """Return a theme's name, or the words of its first pain point."""
+    if theme.name:
+        return theme.name
+    assert theme.id is not None
+    first = store.first_points(session, [theme.id]).get(theme.id)
+    # A theme merged into another keeps its id (a pending DM may name it) but no pain points.
+    return first.text if first is not None else f"a theme merged into another (#{theme.id})"
+
+
+def settings_of(session: Session, workspace: Workspace) -> PainSettings:
+    """Return the workspace's pain point settings (the defaults when it changed none)."""
+    return store.settings_of(session, workspace) or PainSettings(
+        enterprise_id=workspace.enterprise_id, team_id=workspace.team_id
+    )
+
+
+def set_threshold(
+    session: Session, workspace: Workspace, actor: str, people: int, weeks: int, now: datetime
+) -> PainSettings:
+    """Change when the leads hear of a growing theme."""
+    require_lead(session, workspace, actor)
+    settings = settings_of(session, workspace)
+    settings.threshold_people, settings.threshold_weeks = people, weeks
+    _save_settings(session, settings)
+    return settings
+
+
+def set_reaction(
+    session: Session, workspace: Workspace, actor: str, emoji: str | None
+) -> PainSettings:
+    """Set the reaction that logs a message as a pain point (None turns it off)."""
+    require_lead(session, workspace, actor)
+    settings = settings_of(session, workspace)
+    settings.reaction = emoji
+    _save_settings(session, settings)
+    return settings
+
+
+def _save_settings(session: Session, settings: PainSettings) -> None:
+    try:
+        with session.begin_nested():
+            session.add(settings)
+    except IntegrityError:
+        # A concurrent request saved the workspace's settings first; change those.
+        found = store.settings_of(session, Workspace(settings.team_id, settings.enterprise_id))
+        assert found is not None
+        found.threshold_people, found.threshold_weeks = (
+            settings.threshold_people,
+            settings.threshold_weeks,
+        )
+        found.reaction = settings.reaction
+        session.add(found)
+
+
+def check_threshold(
+    session: Session, workspace: Workspace, theme: PainTheme, now: datetime
+) -> list[str]:
+    """Tell the leads once when a theme reaches the demand threshold; return who, if it just did."""
+    if theme.crossed_at is not None or theme.id is None:
+        return []
+    session.flush()
+    settings = settings_of(session, workspace)
+    people = store.reporters_of_theme(
+        session, theme.id, since=now - timedelta(weeks=settings.threshold_weeks)
+    )
+    if len(people) < settings.threshold_people:
+        return []
+    theme.crossed_at = now
+    session.add(theme)
+    for lead in lead_ids(session, workspace):
+        schedule_dm(
+            session,
+            workspace,
+            lead,
+            f"threshold:{theme.id}:{lead}",
+            {"about": "threshold", "theme_id": theme.id, "people": people},
+            now,
+        )
+    return people
+
+
+def schedule_dm(
+    session: Session,
+    workspace: Workspace,
+    user_id: str,
+    key: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Schedule a direct message about pain points, once per key."""
+    outbox.schedule_post(
+        session,
+        workspace=workspace,
+        channel_id=user_id,
+        kind=DM_KIND,
+        due_at=now,
+        key=f"{DM_KIND}:{key}",
+        now=now,
+        payload=payload,
+    )
