@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
-from sqlmodel import Field, Session, SQLModel, col, or_, select
+from sqlmodel import Field, Session, SQLModel, col, func, or_, select
 
 from storage.base import UTCDateTime, Workspace
 
@@ -79,6 +79,38 @@ class FocusEvent(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime, index=True)
     item_text: str = Field(default="", max_length=1000)
     detail: str = Field(default="", max_length=1000)
+
+
+class FocusFollow(SQLModel, table=True):
+    """A person who follows a team's focus list: it comes first on their Home tab."""
+
+    __tablename__ = "focus_follow"
+    __table_args__ = (UniqueConstraint("list_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("focus_list.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    user_id: str = Field(max_length=32, index=True)
+    followed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FocusAcrossPost(SQLModel, table=True):
+    """A channel's weekly post of every team's focus: its weekday and time, or off."""
+
+    __tablename__ = "focus_across_post"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str = Field(default="", max_length=32)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    weekday: int | None = None
+    minute: int = 9 * 60
+    timezone: str = Field(default="UTC", max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 def find_list(session: Session, workspace: Workspace, channel_id: str) -> FocusList | None:
@@ -176,6 +208,74 @@ def lists_of_person(session: Session, workspace: Workspace, user_id: str) -> lis
             .order_by(col(FocusList.id))
         )
     )
+
+
+def lists_by_last_change(
+    session: Session, workspace: Workspace
+) -> list[tuple[FocusList, datetime]]:
+    """Return every list of the workspace with its last change (else its creation), newest first."""
+    last = (
+        select(FocusEvent.list_id, func.max(FocusEvent.at).label("last_at"))
+        .group_by(col(FocusEvent.list_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(FocusList, last.c.last_at)
+        .outerjoin(last, last.c.list_id == col(FocusList.id))
+        .where(
+            FocusList.enterprise_id == workspace.enterprise_id,
+            FocusList.team_id == workspace.team_id,
+        )
+    )
+    changed = [(focus_list, last_at or focus_list.created_at) for focus_list, last_at in rows]
+    return sorted(changed, key=lambda row: (row[1], row[0].id or 0), reverse=True)
+
+
+def find_follow(session: Session, list_id: int, user_id: str) -> FocusFollow | None:
+    """Return the person's follow of a list, if they follow it."""
+    return session.exec(
+        select(FocusFollow).where(FocusFollow.list_id == list_id, FocusFollow.user_id == user_id)
+    ).first()
+
+
+def followed_list_ids(session: Session, workspace: Workspace, user_id: str) -> list[int]:
+    """Return the ids of the workspace's lists a person follows, first followed first."""
+    return list(
+        session.exec(
+            select(FocusFollow.list_id)
+            .join(FocusList, col(FocusList.id) == col(FocusFollow.list_id))
+            .where(
+                FocusFollow.user_id == user_id,
+                FocusList.enterprise_id == workspace.enterprise_id,
+                FocusList.team_id == workspace.team_id,
+            )
+            .order_by(col(FocusFollow.followed_at), col(FocusFollow.id))
+        )
+    )
+
+
+def find_across_post(
+    session: Session, workspace: Workspace, channel_id: str
+) -> FocusAcrossPost | None:
+    """Return the channel's weekly cross-team post settings, if it ever had them."""
+    return session.exec(
+        select(FocusAcrossPost).where(
+            FocusAcrossPost.enterprise_id == workspace.enterprise_id,
+            FocusAcrossPost.team_id == workspace.team_id,
+            FocusAcrossPost.channel_id == channel_id,
+        )
+    ).first()
+
+
+def get_across_post(session: Session, workspace: Workspace, post_id: int) -> FocusAcrossPost | None:
+    """Return weekly cross-team post settings by id, only if they belong to the workspace."""
+    found = session.get(FocusAcrossPost, post_id)
+    if found is None or (found.enterprise_id, found.team_id) != (
+        workspace.enterprise_id,
+        workspace.team_id,
+    ):
+        return None
+    return found
 
 
 def _in_workspace(focus_list: FocusList, workspace: Workspace) -> bool:

@@ -218,8 +218,9 @@ def test_home_tab_shows_the_lists_i_take_part_in_with_buttons(
     [published] = fake_slack.wait_for("views.publish")
     assert published["user_id"] == ALICE
     home = published["view"]
-    text = message_text(home)
-    assert "alpha" in text and "elsewhere" not in text
+    mine, _, across = message_text(home).partition("Across teams")
+    assert "alpha" in mine and "elsewhere" not in mine
+    assert "elsewhere" in across  # another team's list, read-only
     labels = [b["text"]["text"] for b in buttons(home)]
     assert labels == ["Done", "Drop", "Add"]
 

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Path(__file__).resolve().parent / "data" / "slack" / "manifest.schema.1.0.0.json"
 SOURCES = [ROOT / "bot", ROOT / "handlers", ROOT / "storage"]
 HISTORY = ("channels:history", "groups:history", "im:history", "mpim:history")
+READ = ("channels:read", "groups:read", "im:read", "mpim:read")
 
 # The bot scopes each Web API method focusbot calls needs (Slack's method reference). A
 # conversation may be a channel, a private channel, a DM or a group DM, hence every history scope.
@@ -26,6 +27,8 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat_postEphemeral": ("chat:write",),
     "chat_postMessage": ("chat:write",),
     "conversations_history": HISTORY,
+    "conversations_info": READ,
+    "conversations_members": READ,
     "conversations_open": ("im:write",),
     "conversations_replies": HISTORY,
     "files_upload_v2": ("files:write",),

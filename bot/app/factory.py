@@ -79,10 +79,11 @@ def create_focusbot(
     deliverers = {
         kind: deliver for f in handlers.FEATURES for kind, deliver in f.DELIVERERS.items()
     }
+    services.slack_client = _scheduler_clients(settings, client, oauth)
     scheduler = Scheduler(
         services,
         deliverers,
-        _scheduler_clients(settings, client, oauth),
+        services.slack_client,
         defer=maker.defer_until,
         lease=timedelta(seconds=settings.scheduler_lease_seconds),
         chores=[inbox.forget_old_requests, forget_finished_posts],

@@ -53,6 +53,8 @@ class FakeSlack:
         # The bot scopes Slack reports in `x-oauth-scopes` on every answer (None: no header).
         self.scopes: list[str] | None = None
         self.default_timezone = default_timezone
+        # Private channels and their members; any other C… channel is public.
+        self.private_channels: dict[str, set[str]] = {}
         self.calls: list[Call] = []
         self.messages: list[dict[str, Any]] = []
         self._scripts: dict[str, list[Scripted]] = {}
@@ -95,6 +97,11 @@ class FakeSlack:
         with self._lock:
             self._chaos_rate, self._chaos_methods = rate, frozenset(methods)
             self._random = random.Random(seed)
+
+    def make_private(self, channel: str, members: list[str]) -> None:
+        """Make a channel private, with these people in it."""
+        with self._lock:
+            self.private_channels[channel] = set(members)
 
     def messages_in(self, channel: str) -> list[dict[str, Any]]:
         """Return the messages posted in a channel (or a user's DM), oldest first."""
@@ -179,6 +186,10 @@ class FakeSlack:
             return {"ok": True, "user": {"id": user_id, "name": user_id.lower(), "tz": tz}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": dm_channel(str(params.get("users", "")))}}
+        if method == "conversations.info":
+            return {"ok": True, "channel": self._conversation(str(params.get("channel", "")))}
+        if method == "conversations.members":
+            return {"ok": True, **self._members_page(params)}
         if method == "conversations.history":
             return {"ok": True, "messages": self._history(params), "has_more": False}
         if method == "conversations.replies":
@@ -226,6 +237,30 @@ class FakeSlack:
             if oldest <= float(message["ts"]) <= latest
         ]
         return list(reversed(found))[: int(params.get("limit") or 100)]
+
+    def _conversation(self, channel: str) -> dict[str, Any]:
+        with self._lock:
+            private = channel in self.private_channels
+        is_im = channel.startswith("D")
+        return {
+            "id": channel,
+            "is_channel": not is_im and not private,
+            "is_group": private,
+            "is_im": is_im,
+            "is_mpim": False,
+            "is_private": private or is_im,
+        }
+
+    def _members_page(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        with self._lock:
+            members = sorted(self.private_channels.get(channel, ()))
+        if channel.startswith("D"):
+            members = sorted({"U" + channel[1:], BOT_USER_ID})
+        start = int(params.get("cursor") or 0)
+        end = start + int(params.get("limit") or 100)
+        cursor = str(end) if end < len(members) else ""
+        return {"members": members[start:end], "response_metadata": {"next_cursor": cursor}}
 
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._timestamps):06d}"

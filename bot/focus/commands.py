@@ -1,5 +1,6 @@
 """Read `/focus` subcommands into commands; refuse what cannot be read or what the rules refuse."""
 
+import re
 from dataclasses import dataclass
 
 from bot.common.mentions import USER_MENTION, mentioned_users, plain_text, without_mentions
@@ -10,6 +11,7 @@ MAX_ITEM_LENGTH = 280
 MAX_REASON_LENGTH = 500
 DEFAULT_HISTORY_WEEKS = 4
 MAX_WEEKS = 52
+CHANNEL_ONLY = re.compile(r"<#([CG][A-Z0-9]{1,20})(?:\|[^>]*)?>")
 
 USAGE = """\
 /focus — show the list (only to you)
@@ -24,6 +26,10 @@ USAGE = """\
 /focus history [weeks] — what was added, finished and dropped (default 4 weeks)
 /focus checkin [<day> <HH:MM> [timezone] | off] — the weekly focus check (default Monday 09:30)
 /focus stall [weeks] — after how many weeks in focus an item counts as stalled (default 6)
+/focus all — every team's list you may see, newest change first (also `/focus teams`)
+/focus team #channel — another team's list, read-only
+/focus follow #channel — show that team's list first on your Home tab (`unfollow` to stop)
+/focus digest [here <day> <HH:MM> [timezone] | off] — every team's focus, posted weekly here
 /focus help — this text"""
 
 
@@ -134,6 +140,36 @@ class Help:
     """Show the usage text."""
 
 
+@dataclass(frozen=True)
+class AllTeams:
+    """Show every team's list the caller may see."""
+
+
+@dataclass(frozen=True)
+class ShowTeam:
+    """Show one team's list, read-only."""
+
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class Follow:
+    """Follow a team's list on the Home tab, or stop following it."""
+
+    channel_id: str
+    stop: bool = False
+
+
+@dataclass(frozen=True)
+class AcrossPost:
+    """Show the weekly post of every team's focus here, turn it off, or set its day and time."""
+
+    weekday: int | None = None
+    minute: int | None = None
+    timezone: str | None = None
+    off: bool = False
+
+
 Command = (
     ShowList
     | Add
@@ -148,6 +184,10 @@ Command = (
     | Checkin
     | Stall
     | Help
+    | AllTeams
+    | ShowTeam
+    | Follow
+    | AcrossPost
 )
 
 
@@ -181,6 +221,15 @@ def parse_command(text: str) -> Command:
         return Stall(None if weeks is None else _weeks_in_range(weeks, "/focus stall 6", 6))
     if word == "checkin":
         return _parse_checkin(rest)
+    if word in ("all", "teams"):
+        return AllTeams() if not rest else _usage(f"`/focus {word}` takes nothing after it.")
+    if word in ("team", "follow", "unfollow"):
+        channel_id = _channel(rest, f"/focus {word} #ml-research")
+        if word == "team":
+            return ShowTeam(channel_id)
+        return Follow(channel_id, stop=word == "unfollow")
+    if word == "digest":
+        return _parse_across_post(rest)
     return _usage(f"I don't know `/focus {_quote(word)}`.")
 
 
@@ -213,8 +262,7 @@ def _parse_item_command(word: str, rest: str) -> Command:
     return SetOwners(number, owners)
 
 
-def _parse_checkin(rest: str) -> Checkin:
-    example = "/focus checkin mon 09:30"
+def _parse_checkin(rest: str, example: str = "/focus checkin mon 09:30") -> Checkin:
     words = rest.split()
     if not words:
         return Checkin()
@@ -231,6 +279,29 @@ def _parse_checkin(rest: str) -> Checkin:
     if timezone is not None and not is_known_timezone(timezone):
         _usage(f"`{_quote(timezone)}` is not a timezone; try `{example} Europe/Berlin`.")
     return Checkin(weekday=weekday, minute=minute, timezone=timezone)
+
+
+def _parse_across_post(rest: str) -> AcrossPost:
+    example = "/focus digest here fri 16:00"
+    words = rest.split()
+    if not words:
+        return AcrossPost()
+    if words in (["off"], ["here", "off"]):
+        return AcrossPost(off=True)
+    if words[0] != "here" or len(words) not in (3, 4):
+        _usage(
+            f"Say `here`, a day and a 24-hour time, for example `{example}`, "
+            "or `/focus digest off`."
+        )
+    checkin = _parse_checkin(" ".join(words[1:]), example)
+    return AcrossPost(checkin.weekday, checkin.minute, checkin.timezone)
+
+
+def _channel(rest: str, example: str) -> str:
+    match = CHANNEL_ONLY.fullmatch(rest.strip())
+    if match is None:
+        raise UsageError(f"Name one channel, for example `{example}`.")
+    return match.group(1)
 
 
 def _item_text(raw: str, example: str) -> tuple[str, tuple[str, ...]]:

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.common.digest import DigestSectionBuilder
+from bot.runtime.cache import ExpiringCache
 from bot.runtime.settings import Settings
 from storage.base import Workspace
 from storage.db import session_scope
@@ -26,6 +28,9 @@ class Services:
     clock: Callable[[], datetime]
     home_sections: list[HomeSection] = field(default_factory=list)
     digest_sections: list[DigestSectionBuilder] = field(default_factory=list)
+    # A workspace's Web API client, for work outside a request (the Home tab, scheduled posts).
+    slack_client: Callable[[Workspace], WebClient] | None = None
+    cache: ExpiringCache = field(default_factory=ExpiringCache)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -9,6 +9,7 @@ from bot.focus import UsageError
 from bot.runtime.scheduler import Deliverer
 from bot.runtime.services import Services
 from handlers.blocks import MAX_VIEW_BLOCKS, context, header, section
+from handlers.focus.across import home_across_section
 from handlers.focus.actions import (
     ADD_OWNERS_BLOCK,
     ADD_TEXT_BLOCK,
@@ -19,7 +20,7 @@ from handlers.focus.actions import (
     on_drop_clicked,
 )
 from handlers.focus.commands import run, usage
-from handlers.focus.delivery import deliver_checkin
+from handlers.focus.delivery import deliver_across_post, deliver_checkin
 from handlers.focus.views import ADD_ACTION, DONE_ACTION, DROP_ACTION, list_blocks
 from handlers.slack import command_listener
 from storage.base import Workspace
@@ -84,8 +85,12 @@ def home_section(services: Services, workspace: Workspace, user_id: str) -> list
                 f"…and {len(lists) - HOME_LIST_LIMIT} more lists. Use `/focus` in their channels."
             )
         )
+    blocks += home_across_section(services, workspace, user_id, skip=[f.id or 0 for f in lists])
     return blocks[:MAX_VIEW_BLOCKS]
 
 
-DELIVERERS: dict[str, Deliverer] = {focus.CHECKIN_KIND: deliver_checkin}
+DELIVERERS: dict[str, Deliverer] = {
+    focus.CHECKIN_KIND: deliver_checkin,
+    focus.ACROSS_KIND: deliver_across_post,
+}
 DIGEST_SECTIONS: tuple[DigestSectionBuilder, ...] = (focus.digest_section,)

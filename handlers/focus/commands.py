@@ -12,6 +12,7 @@ from bot.common.recurrence import zone
 from bot.focus import Checkin, FocusError
 from bot.runtime.services import Services
 from handlers.blocks import context, escape, header, packed_sections, section
+from handlers.focus.across import ACROSS_COMMANDS, run_across
 from handlers.focus.views import list_blocks, list_reply, people, summary
 from handlers.slack import Reply, note, timezone_fetcher, usage_reply
 from storage.focus import FocusList
@@ -30,6 +31,8 @@ def run(services: Services, client: WebClient, caller: Caller, command: focus.Co
     now = services.now()
     try:
         with services.session() as session:
+            if isinstance(command, ACROSS_COMMANDS):
+                return run_across(services, session, client, caller, command, now)
             return _carry_out(session, client, caller, command, now)
     except FocusError as refusal:
         with services.session() as session:

@@ -1,4 +1,4 @@
-"""Post the weekly focus check in the list's channel."""
+"""Post the weekly focus check in a list's channel, and every team's week in a leads' channel."""
 
 from datetime import datetime
 
@@ -10,12 +10,17 @@ from bot import focus
 from bot.common.outbox import payload_of
 from bot.focus import ListView
 from bot.runtime.services import Services
-from handlers.blocks import as_dicts, escape, fit, header, section
+from handlers.blocks import as_dicts, context, escape, fit, header, section
+from handlers.focus.across import PRIVACY_NOTE, team_section
+from handlers.focus.conversations import SlackConversations
 from handlers.focus.views import list_blocks, summary
 from handlers.slack import int_value
 from storage import focus as store
 from storage.base import Workspace
 from storage.schedule import ScheduledPost
+
+MAX_TEAMS = 1000
+POSTED_TEAMS = 25
 
 
 def deliver_checkin(
@@ -52,3 +57,48 @@ def checkin_blocks(view: ListView, now: datetime) -> list[Block]:
             )
         )
     return blocks + list_blocks(view, now)
+
+
+def deliver_across_post(
+    session: Session, post: ScheduledPost, client: WebClient, services: Services
+) -> None:
+    """Post every public team's list and week, then schedule the next week's post."""
+    now = services.now()
+    workspace = Workspace(post.team_id, post.enterprise_id)
+    settings_id = int_value(payload_of(post).get("settings_id")) or 0
+    settings = store.get_across_post(session, workspace, settings_id)
+    if settings is None or settings.weekday is None:
+        return
+    conversations = SlackConversations(services, client, workspace)
+    # Everyone in the channel reads the post: only public channels' lists go in it.
+    across = focus.across_teams(session, workspace, None, conversations, now, limit=MAX_TEAMS)
+    weeks = [(team, focus.team_week(session, team.view, now)) for team in across.teams]
+    active = [(team, week) for team, week in weeks if team.view.items or not week.is_quiet]
+    stalled = sum(len(team.view.stalled) for team, _ in active)
+    blocks: list[Block] = [
+        header("Focus across teams this week"),
+        context(
+            f"{len(active)} teams · {stalled} stalled items · newest change first. "
+            "Only public channels' lists are posted."
+        ),
+    ]
+    blocks += [team_section(team, now, week=week) for team, week in active[:POSTED_TEAMS]]
+    if len(active) > POSTED_TEAMS:
+        blocks.append(
+            context(f"…and {len(active) - POSTED_TEAMS} more teams. `/focus all` shows them.")
+        )
+    if not active:
+        blocks.append(section("_No public team channel keeps a focus list yet._"))
+    if across.unknown:
+        blocks.append(
+            context(
+                f":lock: {across.unknown} lists left out: Slack could not tell whether their "
+                f"channels are public. {PRIVACY_NOTE}"
+            )
+        )
+    client.chat_postMessage(
+        channel=settings.channel_id,
+        text=f"Focus across teams this week: {len(active)} teams, {stalled} stalled items.",
+        blocks=as_dicts(fit(blocks)),
+    )
+    focus.schedule_next_across_post(session, settings, now)

@@ -1,0 +1,96 @@
+"""Ask Slack who may see a conversation's list, and remember the answer for a few minutes."""
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from http.client import HTTPException
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+from slack_sdk.web import SlackResponse
+
+from bot.runtime.services import Services
+from storage.base import Workspace
+
+log = logging.getLogger(__name__)
+
+# Long enough for one screen of lists, short enough that leaving a channel soon counts.
+KEEP_PRIVACY = timedelta(minutes=10)
+KEEP_MEMBERS = timedelta(minutes=2)
+MEMBERS_PAGE = 1000
+MAX_MEMBER_PAGES = 20
+
+
+class SlackConversations:
+    """What Slack says about a workspace's conversations; None when Slack cannot tell."""
+
+    def __init__(self, services: Services, client: WebClient | None, workspace: Workspace):
+        self.services = services
+        self.client = client
+        self.workspace = workspace
+
+    def is_private(self, channel_id: str) -> bool | None:
+        """Tell whether the conversation is a private channel, a DM or a group DM."""
+        key = ("focus.private", self.workspace, channel_id)
+        cached = self.services.cache.get(key, self.services.now())
+        if cached is not None:
+            return bool(cached)
+        info = self._ask(lambda client: client.conversations_info(channel=channel_id), channel_id)
+        if info is None:
+            return None
+        channel = info.get("channel") or {}
+        private = any(channel.get(flag) for flag in ("is_private", "is_im", "is_mpim"))
+        self.services.cache.put(key, private, self.services.now(), KEEP_PRIVACY)
+        return private
+
+    def members(self, channel_id: str) -> frozenset[str] | None:
+        """Return the people in the conversation."""
+        key = ("focus.members", self.workspace, channel_id)
+        cached = self.services.cache.get(key, self.services.now())
+        if cached is not None:
+            return frozenset(cached)
+        members: set[str] = set()
+        cursor = ""
+        for _ in range(MAX_MEMBER_PAGES):
+            page = self._ask(_members_page(channel_id, cursor), channel_id)
+            if page is None:
+                return None
+            members.update(str(member) for member in page.get("members") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                found = frozenset(members)
+                self.services.cache.put(key, found, self.services.now(), KEEP_MEMBERS)
+                return found
+        return None  # too many members to read now: cannot tell
+
+    def _ask(
+        self, call: Callable[[WebClient], SlackResponse], channel_id: str
+    ) -> dict[str, Any] | None:
+        if self.client is None:
+            return None
+        try:
+            response = call(self.client)
+        except (SlackClientError, OSError, HTTPException) as error:
+            log.warning("Slack could not say who may see %s: %s", channel_id, error)
+            return None
+        return response.data if isinstance(response.data, dict) else None
+
+
+def _members_page(channel_id: str, cursor: str) -> Callable[[WebClient], SlackResponse]:
+    def ask(client: WebClient) -> SlackResponse:
+        return client.conversations_members(channel=channel_id, limit=MEMBERS_PAGE, cursor=cursor)
+
+    return ask
+
+
+def conversations_for(
+    services: Services, workspace: Workspace, client: WebClient | None = None
+) -> SlackConversations:
+    """Return what Slack says about the workspace's conversations, through a request's client."""
+    if client is None and services.slack_client is not None:
+        try:
+            client = services.slack_client(workspace)
+        except Exception as error:  # no client means Slack cannot tell, never a failure
+            log.warning("no Slack client for workspace %s: %s", workspace.team_id, error)
+    return SlackConversations(services, client, workspace)
