@@ -79,3 +79,28 @@ def test_migrate_brings_an_empty_database_to_the_newest_schema(tmp_path: Path) -
     assert first.returncode == 0 and "Upgraded the database schema from empty to" in first.stdout
     again = focusbot("migrate", database=tmp_path / "m.db")
     assert "up to date" in again.stdout
+
+
+def test_the_console_shows_focus_across_teams(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "in #research",
+            "/focus add Retrain the ranker",
+            "in #ml-team",
+            "/focus add Ship the eval harness",
+            "as alex",
+            "/focus all",
+            "/focus follow #research",
+            "home",
+            "quit",
+        ]
+    )
+    result = focusbot("console", stdin=script, database=tmp_path / "across.db")
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Focus across teams" in out
+    assert "*#research* · 1 of 3 · changed today" in out and "Retrain the ranker" in out
+    assert "You now follow #research's focus list" in out
+    home = out.partition("your Home tab")[2]
+    assert home.index("Across teams") < home.index("#research") < home.index("#ml-team")
+    assert "Traceback" not in out + result.stderr

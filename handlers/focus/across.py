@@ -127,9 +127,13 @@ def team_section(
     return section("\n".join(lines))
 
 
+def counted(count: int, thing: str) -> str:
+    """Say how many of a thing there are: "1 team", "3 teams"."""
+    return f"{count} {thing}" + ("" if count == 1 else "s")
+
+
 def _all_teams_reply(across: Across, now: datetime) -> Reply:
-    count = len(across.teams) + across.more
-    title = f"Focus across teams: {count} team{'' if count == 1 else 's'}"
+    title = f"Focus across teams: {counted(len(across.teams) + across.more, 'team')}"
     blocks: list[Block] = [header("Focus across teams")]
     if not across.teams:
         blocks.append(
@@ -147,8 +151,7 @@ def _all_teams_reply(across: Across, now: datetime) -> Reply:
 def _left_out(across: Across, hint: str) -> list[Block]:
     blocks: list[Block] = []
     if across.more:
-        teams = "team" if across.more == 1 else "teams"
-        blocks.append(context(f"…and {across.more} more {teams}. {hint}"))
+        blocks.append(context(f"…and {counted(across.more, 'more team')}. {hint}"))
     if across.unknown:
         lists = "list is" if across.unknown == 1 else "lists are"
         blocks.append(

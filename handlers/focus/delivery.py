@@ -11,7 +11,7 @@ from bot.common.outbox import payload_of
 from bot.focus import ListView
 from bot.runtime.services import Services
 from handlers.blocks import as_dicts, context, escape, fit, header, section
-from handlers.focus.across import PRIVACY_NOTE, team_section
+from handlers.focus.across import PRIVACY_NOTE, counted, team_section
 from handlers.focus.conversations import SlackConversations
 from handlers.focus.views import list_blocks, summary
 from handlers.slack import int_value
@@ -78,27 +78,30 @@ def deliver_across_post(
     blocks: list[Block] = [
         header("Focus across teams this week"),
         context(
-            f"{len(active)} teams · {stalled} stalled items · newest change first. "
+            f"{counted(len(active), 'team')} · {counted(stalled, 'stalled item')} · "
+            "newest change first. "
             "Only public channels' lists are posted."
         ),
     ]
     blocks += [team_section(team, now, week=week) for team, week in active[:POSTED_TEAMS]]
     if len(active) > POSTED_TEAMS:
         blocks.append(
-            context(f"…and {len(active) - POSTED_TEAMS} more teams. `/focus all` shows them.")
+            context(
+                f"…and {counted(len(active) - POSTED_TEAMS, 'more team')}. `/focus all` shows them."
+            )
         )
     if not active:
         blocks.append(section("_No public team channel keeps a focus list yet._"))
     if across.unknown:
         blocks.append(
             context(
-                f":lock: {across.unknown} lists left out: Slack could not tell whether their "
-                f"channels are public. {PRIVACY_NOTE}"
+                f":lock: {counted(across.unknown, 'list')} left out: Slack could not tell "
+                f"whether their channels are public. {PRIVACY_NOTE}"
             )
         )
     client.chat_postMessage(
         channel=settings.channel_id,
-        text=f"Focus across teams this week: {len(active)} teams, {stalled} stalled items.",
+        text=f"Focus across teams this week: {counted(len(active), 'team')}.",
         blocks=as_dicts(fit(blocks)),
     )
     focus.schedule_next_across_post(session, settings, now)
