@@ -101,6 +101,6 @@ def test_the_console_shows_focus_across_teams(tmp_path: Path) -> None:
     assert "Focus across teams" in out
     assert "*#research* · 1 of 3 · changed today" in out and "Retrain the ranker" in out
     assert "You now follow #research's focus list" in out
-    home = out.partition("your Home tab")[2]
-    assert home.index("Across teams") < home.index("#research") < home.index("#ml-team")
+    across = out.rpartition("› home")[2].partition("Across teams")[2]
+    assert across.index("#research") < across.index("#ml-team")  # followed first
     assert "Traceback" not in out + result.stderr
