@@ -12,10 +12,14 @@ BENCH_DATABASE_URL ?=
 .PHONY: run console test lint format migrate bench clean
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "focusbot: creating a virtualenv in $(VENV) with $(PYTHON)…"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "focusbot: upgrading pip…"
+	@$(BIN)/pip install --quiet --upgrade pip
+	@echo "focusbot: installing focusbot and its dependencies into $(VENV) (a minute or two the first time)…"
+	@$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+	@echo "focusbot: installed; $(BIN)/focusbot --help lists its commands."
 
 run: $(STAMP)
 	$(BIN)/focusbot start
@@ -40,8 +44,9 @@ test: lint
 	$(BIN)/pytest $(if $(TEST_DATABASE_URL),--postgres-url=$(TEST_DATABASE_URL))
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	touch $(BENCH_STAMP)
+	@echo "focusbot: installing the benchmarks' dependencies…"
+	@$(BIN)/pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
 
 # Benchmarks (a few minutes): figures into BENCHMARKS.md, plot into bench/latency_vs_data.png.
 bench: $(BENCH_STAMP)

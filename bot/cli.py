@@ -1,9 +1,11 @@
-"""The `focusbot` command line: run, start, console, migrate, doctor, export."""
+"""The `focusbot` command line: run, start, console, migrate, doctor, export, manifest."""
 
 import logging
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import StrEnum
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 
@@ -11,27 +13,43 @@ import typer
 from rich.console import Console as Terminal
 from rich.progress import Progress
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from bot.app.factory import create_focusbot
 from bot.app.web import serve
 from bot.console.repl import FocusbotConsole
 from bot.pain import export_pain_points
-from bot.runtime.doctor import check, exit_code, render
+from bot.runtime.doctor import check, describe_database, exit_code, render
 from bot.runtime.logs import configure_logging
+from bot.runtime.manifest import MANIFEST
+from bot.runtime.problems import SetupError, explain
 from bot.runtime.settings import Settings
 from storage.db import make_engine
 from storage.schema import current_revision, head_revision, is_current, upgrade
+
+SETUP_ERROR_EXIT = 2
 
 cli = typer.Typer(
     name="focusbot",
     help="focusbot runs the rituals of a machine-learning team in Slack.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals would show tokens and passwords
 )
-errors = Terminal(stderr=True, markup=False, highlight=False)
+errors = Terminal(stderr=True, markup=False, highlight=False, soft_wrap=True)
 export_cli = typer.Typer(help="Export focusbot's data.", no_args_is_help=True)
 cli.add_typer(export_cli, name="export")
+
+
+@dataclass
+class Invocation:
+    """What the error path needs to know about this run of the command."""
+
+    debug: bool = False
+    settings: Settings | None = None
+
+
+invocation = Invocation()
 
 
 class ExportFormat(StrEnum):
@@ -39,6 +57,28 @@ class ExportFormat(StrEnum):
 
     csv = "csv"
     json = "json"
+
+
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"focusbot {version('focusbot')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the whole traceback of a setup error.")
+    ] = False,
+) -> None:
+    """focusbot runs the rituals of a machine-learning team in Slack."""
+    invocation.debug = debug
 
 
 @cli.command()
@@ -51,43 +91,68 @@ def run(
     ] = 1,
 ) -> None:
     """Run focusbot in Socket Mode, or over HTTP with --http."""
-    settings = Settings()
+    settings = _settings()
     missing = settings.missing_for_http() if http else settings.missing_for_socket_mode()
     if missing:
         mode = "HTTP mode" if http else "Socket Mode"
-        errors.print(
-            f"focusbot cannot start in {mode}: {' and '.join(missing)} "
+        raise SetupError(
+            f"focusbot cannot start in {mode}: {_named(missing)} "
             f"{'is' if len(missing) == 1 else 'are'} not set.\n"
             "Set them in the environment or in a .env file (see README.md), "
             "or try focusbot without Slack: focusbot console"
         )
-        raise typer.Exit(2)
     _serve(settings, http=http, host=host, port=port, workers=workers)
 
 
 @cli.command()
 def start() -> None:
     """Start focusbot the way its settings allow: Socket Mode, HTTP, or else the console."""
-    settings = Settings()
-    if not settings.missing_for_socket_mode():
+    settings = _settings()
+    socket_mode, http = settings.missing_for_socket_mode(), settings.missing_for_http()
+    if not socket_mode:
         _serve(settings, http=False, host="127.0.0.1", port=3000)
-    elif not settings.missing_for_http():
+    elif not http:
         _serve(settings, http=True, host="127.0.0.1", port=3000)
+    elif settings.any_slack_credential():
+        raise SetupError(
+            "Some Slack credentials are set, but not all that either mode needs: Socket Mode "
+            f"also needs {_named(socket_mode)}; HTTP mode also needs {_named(http)}.\n"
+            "Set them in the environment or in a .env file (see README.md); focusbot doctor "
+            "says what each one is."
+        )
     else:
         errors.print("No Slack credentials are set, so focusbot starts its local console.")
         _console(settings)
 
 
 @cli.command()
-def console() -> None:
+def console(
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url", help="The database the console keeps its data in (see README.md)."
+        ),
+    ] = None,
+) -> None:
     """Try focusbot without Slack: type slash commands, click buttons, watch scheduled posts."""
-    _console(Settings())
+    settings = _settings()
+    if database_url is not None:
+        settings = Settings.model_validate(
+            {**settings.model_dump(), "console_database_url": database_url}
+        )
+    _console(settings)
+
+
+@cli.command()
+def manifest() -> None:
+    """Print the Slack app manifest to create focusbot's Slack app from."""
+    typer.echo(MANIFEST.read_text(encoding="utf-8"), nl=False)
 
 
 @cli.command()
 def migrate() -> None:
     """Upgrade the database schema to the newest revision."""
-    settings = Settings()
+    settings = _settings()
     engine = make_engine(settings.database_url)
     before = current_revision(engine)
     upgrade(engine)
@@ -101,7 +166,7 @@ def migrate() -> None:
 @cli.command()
 def doctor() -> None:
     """Check tokens, scopes, database and schema; say what is wrong in plain words."""
-    findings = check(Settings())
+    findings = check(_settings())
     typer.echo(render(findings))
     raise typer.Exit(exit_code(findings))
 
@@ -114,7 +179,7 @@ def export_pain(
     ] = None,
 ) -> None:
     """Export every pain point as CSV or as a JSON array."""
-    engine = _prepared_engine(Settings())
+    engine = _prepared_engine(_settings())
     if out is None:
         export_pain_points(engine, fmt.value, sys.stdout)
         return
@@ -131,14 +196,17 @@ def export_pain(
 def _serve(settings: Settings, *, http: bool, host: str, port: int, workers: int = 1) -> None:
     _configure_logging(settings)
     engine = _prepared_engine(settings)
+    focusbot = create_focusbot(settings, engine=engine)  # Bolt checks the bot token with Slack
     if http:
         if workers > 1 and engine.dialect.name == "sqlite":
             errors.print("Several workers share one SQLite file badly: use PostgreSQL for that.")
-        engine.dispose()  # each worker opens its own connections
         typer.echo(f"focusbot listens on http://{host}:{port}/slack/events")
+        if workers == 1:
+            serve(lambda: focusbot, host, port)
+            return
+        engine.dispose()  # each worker opens its own connections
         serve(lambda: create_focusbot(settings), host, port, workers)
         return
-    focusbot = create_focusbot(settings, engine=engine)
     focusbot.scheduler.start(settings.scheduler_tick_seconds)
     try:
         assert settings.slack_app_token is not None
@@ -153,19 +221,34 @@ def _prepared_engine(settings: Settings) -> Engine:
     if engine.dialect.name == "sqlite":
         upgrade(engine)
     elif not is_current(engine):
-        errors.print(
+        raise SetupError(
             f"The database schema is at {current_revision(engine) or 'nothing yet'}, "
             f"focusbot needs {head_revision(engine)}: run  focusbot migrate"
         )
-        raise typer.Exit(2)
     return engine
+
+
+def _settings() -> Settings:
+    """Read the settings once; a wrong one stops focusbot here, before anything starts."""
+    invocation.settings = Settings()
+    return invocation.settings
+
+
+def _named(variables: list[str]) -> str:
+    return " and ".join(variables)
 
 
 def _console(settings: Settings) -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("focusbot.bolt").setLevel(logging.ERROR)  # its hints are for developers
     terminal = Terminal(highlight=False, markup=False)
-    session = FocusbotConsole(settings, terminal)
+    where = describe_database(make_url(settings.console_database_url))
+    terminal.print(
+        f"The console keeps its data in {where}, apart from focusbot's own "
+        "(CONSOLE_DATABASE_URL or --database-url choose another)."
+    )
+    console_settings = settings.model_copy(update={"database_url": settings.console_database_url})
+    session = FocusbotConsole(console_settings, terminal)
     try:
         session.run(_input_lines(terminal))
     finally:
@@ -188,8 +271,16 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def main() -> None:
-    """Run the command line."""
-    cli()
+    """Run the command line; a setup problem ends it with plain words and exit status 2."""
+    try:
+        cli()
+    except Exception as error:
+        problem = explain(error, invocation.settings)
+        if problem is None or invocation.debug:
+            raise
+        errors.print(problem)
+        errors.print("(focusbot --debug … shows the whole traceback.)", style="dim")
+        sys.exit(SETUP_ERROR_EXIT)
 
 
 if __name__ == "__main__":

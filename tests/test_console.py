@@ -12,7 +12,7 @@ def focusbot(*args: str, stdin: str = "", database: Path) -> subprocess.Complete
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("SLACK_", "DATABASE_"))
+        if not key.startswith(("SLACK_", "DATABASE_", "CONSOLE_"))
     }
     env["DATABASE_URL"] = f"sqlite:///{database}"
     env["COLUMNS"] = "200"
@@ -61,6 +61,29 @@ def test_the_console_keeps_its_data_between_runs(tmp_path: Path) -> None:
     focusbot("console", stdin="/focus add Remember me\n", database=database)
     result = focusbot("console", stdin="/focus\n", database=database)
     assert "Remember me" in result.stdout
+
+
+def test_the_console_keeps_its_own_database_apart_from_focusbots(tmp_path: Path) -> None:
+    focusbot("migrate", database=tmp_path / "focusbot.db")
+    tried = focusbot(
+        "console", stdin="/pain The GPU queue is slow\n", database=tmp_path / "focusbot.db"
+    )
+    assert "keeps its data in SQLite file focusbot-console.db" in tried.stdout
+    assert (tmp_path / "focusbot-console.db").exists()
+    exported = focusbot("export", "pain", database=tmp_path / "focusbot.db")
+    assert exported.returncode == 0, exported.stderr
+    assert "GPU queue" not in exported.stdout
+    in_console = focusbot("export", "pain", database=tmp_path / "focusbot-console.db")
+    assert "GPU queue" in in_console.stdout
+    elsewhere = tmp_path / "elsewhere.db"
+    chosen = focusbot(
+        "console",
+        "--database-url",
+        f"sqlite:///{elsewhere}",
+        stdin="/focus add Try it\n",
+        database=tmp_path / "focusbot.db",
+    )
+    assert f"SQLite file {elsewhere}" in chosen.stdout and elsewhere.exists()
 
 
 def test_run_without_credentials_names_what_is_missing_and_points_at_the_console(

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import SecretStr
 from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -66,7 +67,7 @@ def create_focusbot(
         signing_secret=_reveal(settings.slack_signing_secret),
         oauth_settings=oauth,
         process_before_response=process_before_response,
-        logger=logging.getLogger("focusbot.bolt"),
+        logger=_bolt_logger(),
     )
     app.middleware(_provide(services))
     app.middleware(_drop_repeats(services))
@@ -89,6 +90,23 @@ def create_focusbot(
         chores=[inbox.forget_old_requests, forget_finished_posts],
     )
     return Focusbot(app=app, services=services, scheduler=scheduler)
+
+
+def _bolt_logger() -> logging.Logger:
+    """Return Bolt's logger, without its warning that the client's token wins.
+
+    The token reaches Bolt once, inside the client; Bolt also reads SLACK_BOT_TOKEN from the
+    environment on its own and warns that it ignores it, which is what focusbot wants.
+    """
+    logger = logging.getLogger("focusbot.bolt")
+    if not any(isinstance(known, _IgnoreEnvironmentToken) for known in logger.filters):
+        logger.addFilter(_IgnoreEnvironmentToken())
+    return logger
+
+
+class _IgnoreEnvironmentToken(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def _oauth_settings(settings: Settings, engine: Engine) -> OAuthSettings | None:

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.runtime.logs import redact
 from bot.runtime.manifest import MANIFEST, bot_scopes
@@ -61,7 +61,7 @@ def diagnose(
     """
     return [
         *_slack_findings(settings, client),
-        _mode_finding(settings, _mode(settings, mode)),
+        _connection_finding(settings, mode),
         *database_findings(engine),
     ]
 
@@ -69,19 +69,7 @@ def diagnose(
 def check(settings: Settings, *, mode: Mode | None = None) -> list[Finding]:
     """Run every check for these settings, building the database engine and Slack client."""
     client = slack_client(settings)
-    try:
-        engine = doctor_engine(settings.database_url)
-    except (ArgumentError, ValueError):
-        # The error quotes the whole URL, password and all, so it is not shown.
-        unreadable = Finding(
-            DATABASE_CHECK,
-            False,
-            "DATABASE_URL cannot be read, or names a database focusbot does not support. "
-            "It should look like postgresql://user:password@host:5432/focusbot "
-            "or sqlite:///focusbot.db.",
-        )
-        slack = [*_slack_findings(settings, client), _mode_finding(settings, _mode(settings, mode))]
-        return [*slack, unreadable, _not_checked(SCHEMA_CHECK, "the database must be reachable")]
+    engine = doctor_engine(settings.database_url)
     try:
         return diagnose(settings, engine, client, mode=mode)
     finally:
@@ -107,6 +95,11 @@ def render(findings: list[Finding]) -> str:
 def exit_code(findings: list[Finding]) -> int:
     """Return 0 when every check passed, 1 otherwise (for scripts and CI)."""
     return 0 if all(finding.ok for finding in findings) else 1
+
+
+def token_problem(code: str) -> str:
+    """Say why Slack refused the bot token, from its error code, and how to get a good one."""
+    return _TOKEN_ERRORS.get(code, f"Slack refused SLACK_BOT_TOKEN ({code}).") + _FIX_TOKEN
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -180,9 +173,8 @@ def _token_findings(settings: Settings, client: WebClient) -> list[Finding]:
         response = client.auth_test()
     except SlackApiError as error:
         code = str(error.response.get("error", "unknown_error"))
-        reason = _TOKEN_ERRORS.get(code, f"Slack refused the token ({code}).")
         return [
-            Finding(TOKEN_CHECK, False, reason + _FIX_TOKEN),
+            Finding(TOKEN_CHECK, False, token_problem(code)),
             _not_checked(SCOPES_CHECK, "the bot token must work"),
         ]
     except OSError as error:
@@ -227,6 +219,26 @@ def scopes_finding(granted_header: str | None, manifest: Path = MANIFEST) -> Fin
         f"the token lacks {len(missing)} of the scopes app.yaml asks for: {', '.join(missing)}. "
         "Add them under OAuth & Permissions (or update the app from app.yaml), "
         "then reinstall the app to the workspace and use the new token.",
+    )
+
+
+def _connection_finding(settings: Settings, mode: Mode | None) -> Finding:
+    """Check the chosen mode, or, when nothing says which, tell both ways apart."""
+    undecided = (
+        mode is None
+        and settings.slack_app_token is None
+        and settings.slack_signing_secret is None
+        and not settings.installs_in_many_workspaces
+    )
+    if not undecided:
+        return _mode_finding(settings, _mode(settings, mode))
+    return Finding(
+        MODE_CHECK,
+        False,
+        "no way to receive Slack's requests is set. Socket Mode needs no public address: create "
+        "an app-level token with the connections:write scope under Basic Information → "
+        "App-Level Tokens and set SLACK_APP_TOKEN (it starts with xapp-). Or, for HTTP mode, "
+        "set SLACK_SIGNING_SECRET from the same page.",
     )
 
 

@@ -1,9 +1,13 @@
 """Read focusbot's configuration once, from the environment and an optional `.env`."""
 
-from pydantic import SecretStr, field_validator
+from pydantic import PositiveFloat, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 SLACK_API_URL = "https://slack.com/api/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DATABASE_URL_EXAMPLES = "sqlite:///focusbot.db or postgresql://user:password@host:5432/focusbot"
 
 
 def normalize_database_url(url: str) -> str:
@@ -12,6 +16,24 @@ def normalize_database_url(url: str) -> str:
     for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def check_database_url(url: str) -> str:
+    """Normalise a database URL, refusing one that is not SQLite or PostgreSQL.
+
+    The message never quotes the URL: it may hold a password.
+    """
+    url = normalize_database_url(url)
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise ValueError(f"is not a database URL; write it like {DATABASE_URL_EXAMPLES}") from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"names a {backend} database; focusbot keeps its data in SQLite or PostgreSQL, "
+            f"like {DATABASE_URL_EXAMPLES}"
+        )
     return url
 
 
@@ -27,17 +49,27 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = SLACK_API_URL
     database_url: str = "sqlite:///focusbot.db"
-    scheduler_tick_seconds: float = 30.0
-    scheduler_lease_seconds: float = 300.0
+    # The console's own database, so that trying focusbot never touches DATABASE_URL's data.
+    console_database_url: str = "sqlite:///focusbot-console.db"
+    scheduler_tick_seconds: PositiveFloat = 30.0
+    scheduler_lease_seconds: PositiveFloat = 300.0
     log_level: str = "INFO"
     log_json: bool = False
     # Calendar feeds on private, loopback or link-local addresses (an on-premises calendar server).
     calendar_private_addresses: bool = False
 
-    @field_validator("database_url")
+    @field_validator("database_url", "console_database_url")
     @classmethod
-    def _normalize_database_url(cls, value: str) -> str:
-        return normalize_database_url(value)
+    def _check_database_url(cls, value: str) -> str:
+        return check_database_url(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("slack_api_url")
     @classmethod
@@ -66,6 +98,19 @@ class Settings(BaseSettings):
             )
             if value is None
         ]
+
+    def any_slack_credential(self) -> bool:
+        """Tell whether any Slack token, secret or OAuth credential is set."""
+        return any(
+            value is not None
+            for value in (
+                self.slack_bot_token,
+                self.slack_app_token,
+                self.slack_signing_secret,
+                self.slack_client_id,
+                self.slack_client_secret,
+            )
+        )
 
     def secret_values(self) -> list[str]:
         """Return every secret's value, for logs to hide."""
