@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?=
 # The PostgreSQL `make bench` also measures the data on, when set.
 BENCH_DATABASE_URL ?=
 
-.PHONY: run console test lint format migrate bench clean
+.PHONY: run console test lint format migrate dist bench clean
 
 $(STAMP): pyproject.toml
 	@echo "focusbot: creating a virtualenv in $(VENV) with $(PYTHON)…"
@@ -29,6 +29,12 @@ console: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/focusbot migrate
+
+# The wheel to install focusbot elsewhere (see README.md), into dist/.
+dist: $(STAMP)
+	@echo "focusbot: building the wheel into dist/…"
+	@$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls dist/focusbot-*.whl
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -53,4 +59,4 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(if $(BENCH_DATABASE_URL),--postgres-url=$(BENCH_DATABASE_URL))
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -19,6 +19,7 @@ from bot.app.factory import create_focusbot
 from bot.app.web import serve
 from bot.console.repl import FocusbotConsole
 from bot.pain import export_pain_points
+from bot.runtime import metrics
 from bot.runtime.doctor import check, describe_database, exit_code, render
 from bot.runtime.logs import configure_logging
 from bot.runtime.manifest import MANIFEST
@@ -89,8 +90,12 @@ def run(
     workers: Annotated[
         int, typer.Option(min=1, max=32, help="Processes serving HTTP (PostgreSQL only for >1).")
     ] = 1,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve GET /metrics on this port at --host (Socket Mode)."),
+    ] = None,
 ) -> None:
-    """Run focusbot in Socket Mode, or over HTTP with --http."""
+    """Run focusbot in Socket Mode, or over HTTP with --http (which also serves /metrics)."""
     settings = _settings()
     missing = settings.missing_for_http() if http else settings.missing_for_socket_mode()
     if missing:
@@ -101,6 +106,8 @@ def run(
             "Set them in the environment or in a .env file (see README.md), "
             "or try focusbot without Slack: focusbot console"
         )
+    if metrics_port is not None and not http:
+        metrics.serve_metrics(host, metrics_port)
     _serve(settings, http=http, host=host, port=port, workers=workers)
 
 

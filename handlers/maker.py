@@ -17,6 +17,7 @@ from bot.common.outbox import payload_of
 from bot.common.people import timezone_of
 from bot.common.recurrence import WEEKDAYS, format_clock, zone
 from bot.maker import MakerError, Span, TeamSchedule, UsageError
+from bot.runtime import metrics
 from bot.runtime.scheduler import Deliverer
 from bot.runtime.services import Services
 from handlers.blocks import context, escape, header, section
@@ -373,7 +374,8 @@ def deliver_poll(
         return
     timezone = timezone_of(session, workspace, calendar.user_id, timezone_fetcher(client), now)
     allow_private = services.settings.calendar_private_addresses
-    maker.watch_calendar(session, calendar, timezone, now, allow_private=allow_private)
+    read = maker.watch_calendar(session, calendar, timezone, now, allow_private=allow_private)
+    metrics.calendar_polled(failed=read.problem is not None)
 
 
 def deliver_conflict(

@@ -1,13 +1,14 @@
 """The app factory: one place wires settings, database, Slack app, listeners and scheduler."""
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Engine
 import handlers
 from bot import maker
 from bot.common.outbox import forget_finished_posts
-from bot.runtime import inbox
+from bot.runtime import inbox, metrics
 from bot.runtime.manifest import bot_scopes
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.services import Services
@@ -30,6 +31,17 @@ from handlers import home, installs
 from storage.base import Workspace, utcnow
 from storage.db import make_engine
 from storage.installations import installation_store, oauth_state_store
+
+
+class MeasuredApp(App):
+    """Bolt's app, counting each request it answers and timing the answer (both modes)."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        """Answer a request as Bolt does; record its name, outcome and latency."""
+        started = time.perf_counter()
+        response = super().dispatch(req)
+        metrics.observe_answer(req.body, response.status, time.perf_counter() - started)
+        return response
 
 
 @dataclass
@@ -62,7 +74,7 @@ def create_focusbot(
         ],
     )
     oauth = _oauth_settings(settings, services.engine)
-    app = App(
+    app = MeasuredApp(
         client=client,
         signing_secret=_reveal(settings.slack_signing_secret),
         oauth_settings=oauth,

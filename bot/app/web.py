@@ -1,4 +1,4 @@
-"""Serve Slack's requests over HTTP: `POST /slack/events` and `GET /healthz`, under waitress."""
+"""Serve Slack's requests over HTTP under waitress; also `GET /healthz` and `GET /metrics`."""
 
 import json
 import logging
@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from waitress import serve as waitress_serve
 
 from bot.app.factory import Focusbot
+from bot.runtime import metrics
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -34,6 +36,8 @@ def wsgi_app(focusbot: Focusbot) -> "WSGIApplication":
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
             return _health(focusbot, start_response)
+        if path == METRICS_PATH and environ.get("REQUEST_METHOD") == "GET":
+            return _metrics(start_response)
         if int(environ.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
             return _plain(start_response, "413 Content Too Large", "request body too large")
         return slack(environ, start_response)
@@ -49,6 +53,14 @@ def _health(focusbot: Focusbot, start_response: "StartResponse") -> Iterable[byt
         log.error("health check: database unreachable: %s", type(error).__name__)
         return _json(start_response, "503 Service Unavailable", {"ok": False, "database": "down"})
     return _json(start_response, "200 OK", {"ok": True, "database": "ok"})
+
+
+def _metrics(start_response: "StartResponse") -> list[bytes]:
+    payload, content_type = metrics.exposition()
+    start_response(
+        "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]
 
 
 def _json(start_response: "StartResponse", status: str, body: dict[str, object]) -> list[bytes]:

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from sqlmodel import Session
 
+from bot.runtime import metrics
 from bot.runtime.services import Services
 from storage import schedule
 from storage.base import Workspace
@@ -242,7 +243,10 @@ class Scheduler:
             client = classify(error)
         with session_scope(self.engine) as session:
             post = session.get(ScheduledPost, post_id)
-            if post is None or self._deferred(session, post, report):
+            if post is None:
+                return
+            metrics.post_due(post.kind)
+            if self._deferred(session, post, report):
                 return
             if isinstance(client, Failure):
                 self._settle(post, client, report)
@@ -270,6 +274,7 @@ class Scheduler:
             post.state, post.sent_at = schedule.SENT, self.clock()
             post.lease_until, post.last_error = None, None
             report.sent += 1
+            metrics.post_delivered(post.kind, post.sent_at - post.due_at)
 
     def _deferred(self, session: Session, post: ScheduledPost, report: TickReport) -> bool:
         if self.defer is None:
@@ -282,6 +287,7 @@ class Scheduler:
         post.attempts -= 1  # waiting for a meeting window is not a failed attempt
         session.add(post)
         report.deferred += 1
+        metrics.post_deferred(post.kind)
         return True
 
     def _settle(self, post: ScheduledPost, failure: Failure, report: TickReport) -> None:
@@ -292,8 +298,10 @@ class Scheduler:
             post.state = schedule.PENDING
             post.next_attempt_at = self.clock() + backoff(post.attempts, failure.retry_after)
             report.retried += 1
+            metrics.post_retried(post.kind)
             log.warning("post %s will be retried: %s", post.id, failure.reason)
         else:
             post.state = schedule.FAILED
             report.failed += 1
+            metrics.post_failed(post.kind)
             log.error("post %s failed: %s", post.id, failure.reason)
