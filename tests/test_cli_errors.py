@@ -157,3 +157,20 @@ def test_starting_logs_no_warning_about_a_second_token(
         create_focusbot(settings_for(fake_slack, database_url), engine=engine)
     assert "will be unused" not in caplog.text
     assert fake_slack.calls_to("auth.test"), "the token reached Slack once, through the client"
+
+
+def test_socket_mode_with_an_app_token_slack_refuses_names_it(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    fake_slack.script(
+        "apps.connections.open", Scripted(200, {"ok": False, "error": "invalid_auth"})
+    )
+    result = focusbot(
+        "run",
+        cwd=tmp_path,
+        SLACK_BOT_TOKEN="xoxb-1-2-3",
+        SLACK_APP_TOKEN="xapp-1-refused",
+        SLACK_API_URL=fake_slack.base_url,
+        LOG_LEVEL="CRITICAL",
+    )
+    refused(result, "Slack refused SLACK_APP_TOKEN (invalid_auth)", "connections:write")

@@ -178,6 +178,11 @@ def wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
     pytest.fail("focusbot run --http did not answer /healthz")
 
 
-def test_the_installed_focusbot_serves_slack_over_http(served: str, fake_slack: FakeSlack) -> None:
+def test_the_installed_focusbot_serves_slack_and_its_metrics_over_http(
+    served: str, fake_slack: FakeSlack
+) -> None:
     answer = SlackUser(served, fake_slack).command("add Ship the eval harness")
     assert answer.status == 200 and "Added" in answer.text
+    with urlopen(served + "/metrics", timeout=10) as metrics:
+        shown = metrics.read().decode()
+    assert 'focusbot_requests_total{kind="command",name="/focus",outcome="ok"} 1.0' in shown
