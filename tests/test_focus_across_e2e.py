@@ -116,13 +116,21 @@ def test_slacks_answers_are_remembered_for_a_few_minutes_only(
         assert "Negotiate" not in slack.command("all", user=BOB).text
 
 
-def test_all_teams_stays_within_block_kit_limits(slack: SlackUser) -> None:
-    for number in range(23):
-        add(slack, f"Item of team {number}", channel=f"C0TEAM{number:02d}")
+def test_all_teams_stays_within_block_kit_limits_and_asks_slack_little(
+    slack: SlackUser, fake_slack: FakeSlack
+) -> None:
+    channels = [f"C0TEAM{number:02d}" for number in range(23)]
+    fake_slack.public_channels.update(channels)
+    for number, channel in enumerate(channels):
+        add(slack, f"Item of team {number}", channel=channel)
     answer = slack.command("all", user=BOB)
     assert len(answer.json["blocks"]) <= 50
     assert "…and 3 more teams." in answer.text
     assert "Item of team 22" in answer.text and "Item of team 0 " not in answer.text
+    # One page of the channel list tells every channel's privacy, and is remembered.
+    assert "…and 3 more teams." in slack.command("all", user=CAROL).text
+    assert len(fake_slack.calls_to("conversations.list")) == 1
+    assert fake_slack.calls_to("conversations.info") == []
 
 
 def test_one_teams_list_is_read_only(slack: SlackUser) -> None:

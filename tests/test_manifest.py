@@ -28,6 +28,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat_postMessage": ("chat:write",),
     "conversations_history": HISTORY,
     "conversations_info": READ,
+    "conversations_list": READ[:2],
     "conversations_members": READ,
     "conversations_open": ("im:write",),
     "conversations_replies": HISTORY,

@@ -55,6 +55,8 @@ class FakeSlack:
         self.default_timezone = default_timezone
         # Private channels and their members; any other C… channel is public.
         self.private_channels: dict[str, set[str]] = {}
+        # The public channels conversations.list names (the others are still answered for).
+        self.public_channels: set[str] = set()
         self.calls: list[Call] = []
         self.messages: list[dict[str, Any]] = []
         self._scripts: dict[str, list[Scripted]] = {}
@@ -188,6 +190,8 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": dm_channel(str(params.get("users", "")))}}
         if method == "conversations.info":
             return {"ok": True, "channel": self._conversation(str(params.get("channel", "")))}
+        if method == "conversations.list":
+            return {"ok": True, **self._channels_page(params)}
         if method == "conversations.members":
             return {"ok": True, **self._members_page(params)}
         if method == "conversations.history":
@@ -250,6 +254,18 @@ class FakeSlack:
             "is_mpim": False,
             "is_private": private or is_im,
         }
+
+    def _channels_page(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            channels = sorted(
+                [(channel, False) for channel in self.public_channels]
+                + [(channel, True) for channel in self.private_channels]
+            )
+        start = int(params.get("cursor") or 0)
+        end = start + int(params.get("limit") or 100)
+        cursor = str(end) if end < len(channels) else ""
+        page = [{"id": channel, "is_private": private} for channel, private in channels[start:end]]
+        return {"channels": page, "response_metadata": {"next_cursor": cursor}}
 
     def _members_page(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel", ""))

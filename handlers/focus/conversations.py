@@ -20,6 +20,8 @@ KEEP_PRIVACY = timedelta(minutes=10)
 KEEP_MEMBERS = timedelta(minutes=2)
 MEMBERS_PAGE = 1000
 MAX_MEMBER_PAGES = 20
+CHANNELS_PAGE = 1000
+MAX_CHANNEL_PAGES = 10
 
 
 class SlackConversations:
@@ -32,16 +34,18 @@ class SlackConversations:
 
     def is_private(self, channel_id: str) -> bool | None:
         """Tell whether the conversation is a private channel, a DM or a group DM."""
-        key = ("focus.private", self.workspace, channel_id)
-        cached = self.services.cache.get(key, self.services.now())
-        if cached is not None:
-            return bool(cached)
+        private = self._remembered_privacy(channel_id)
+        if private is None and not channel_id.startswith("D"):
+            self._read_directory()
+            private = self._remembered_privacy(channel_id)
+        if private is not None:
+            return private
         info = self._ask(lambda client: client.conversations_info(channel=channel_id), channel_id)
         if info is None:
             return None
         channel = info.get("channel") or {}
         private = any(channel.get(flag) for flag in ("is_private", "is_im", "is_mpim"))
-        self.services.cache.put(key, private, self.services.now(), KEEP_PRIVACY)
+        self._remember_privacy(channel_id, private)
         return private
 
     def members(self, channel_id: str) -> frozenset[str] | None:
@@ -64,17 +68,55 @@ class SlackConversations:
                 return found
         return None  # too many members to read now: cannot tell
 
-    def _ask(
-        self, call: Callable[[WebClient], SlackResponse], channel_id: str
-    ) -> dict[str, Any] | None:
+    def _read_directory(self) -> None:
+        # One conversations.list page tells the privacy of up to a thousand channels, where
+        # conversations.info tells one: a long `/focus all` still answers within Slack's 3 s.
+        key = ("focus.directory", self.workspace)
+        if self.services.cache.get(key, self.services.now()) is not None:
+            return
+        self.services.cache.put(key, True, self.services.now(), KEEP_PRIVACY)
+        cursor = ""
+        for _ in range(MAX_CHANNEL_PAGES):
+            page = self._ask(_channels_page(cursor), "the channel list")
+            if page is None:
+                return
+            for channel in page.get("channels") or []:
+                self._remember_privacy(str(channel.get("id")), bool(channel.get("is_private")))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                return
+
+    def _remembered_privacy(self, channel_id: str) -> bool | None:
+        private = self.services.cache.get(
+            ("focus.private", self.workspace, channel_id), self.services.now()
+        )
+        return None if private is None else bool(private)
+
+    def _remember_privacy(self, channel_id: str, private: bool) -> None:
+        key = ("focus.private", self.workspace, channel_id)
+        self.services.cache.put(key, private, self.services.now(), KEEP_PRIVACY)
+
+    def _ask(self, call: Callable[[WebClient], SlackResponse], about: str) -> dict[str, Any] | None:
         if self.client is None:
             return None
         try:
             response = call(self.client)
         except (SlackClientError, OSError, HTTPException) as error:
-            log.warning("Slack could not say who may see %s: %s", channel_id, error)
+            log.warning("Slack could not say who may see %s: %s", about, error)
             return None
         return response.data if isinstance(response.data, dict) else None
+
+
+def _channels_page(cursor: str) -> Callable[[WebClient], SlackResponse]:
+    def ask(client: WebClient) -> SlackResponse:
+        return client.conversations_list(
+            types="public_channel,private_channel",
+            exclude_archived=True,
+            limit=CHANNELS_PAGE,
+            cursor=cursor,
+        )
+
+    return ask
 
 
 def _members_page(channel_id: str, cursor: str) -> Callable[[WebClient], SlackResponse]:
