@@ -82,6 +82,8 @@ def intruder(http_url: str, fake_slack: FakeSlack) -> SlackUser:
     [
         ("/focus", ""),
         ("/focus", "history 52"),
+        ("/focus", "all"),
+        ("/focus", f"team <#{CHANNEL}>"),
         ("/pain", "list all"),
         ("/pain", "show 1"),
         ("/pain", "top 52"),
@@ -120,6 +122,8 @@ def test_another_workspaces_home_tab_shows_nothing_of_ours(
         ("/focus", "drop 1"),
         ("/focus", "edit 1 hijacked"),
         ("/focus", "limit 1"),
+        ("/focus", f"follow <#{CHANNEL}>"),
+        ("/focus", "digest here mon 09:00"),
         ("/pain", "+1 1"),
         ("/pain", "merge 2 1"),
         ("/pain", "theme 1 hijacked"),
