@@ -48,6 +48,7 @@ class Invocation:
 
     debug: bool = False
     settings: Settings | None = None
+    database_variable: str = "DATABASE_URL"
 
 
 invocation = Invocation()
@@ -255,6 +256,8 @@ def _console(settings: Settings) -> None:
         "(CONSOLE_DATABASE_URL or --database-url choose another)."
     )
     console_settings = settings.model_copy(update={"database_url": settings.console_database_url})
+    invocation.settings = console_settings  # a database problem is about the console's
+    invocation.database_variable = "CONSOLE_DATABASE_URL"
     session = FocusbotConsole(console_settings, terminal)
     try:
         session.run(_input_lines(terminal))
@@ -282,7 +285,7 @@ def main() -> None:
     try:
         cli()
     except Exception as error:
-        problem = explain(error, invocation.settings)
+        problem = explain(error, invocation.settings, invocation.database_variable)
         if problem is None or invocation.debug:
             raise
         errors.print(problem)

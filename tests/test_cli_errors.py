@@ -174,3 +174,9 @@ def test_socket_mode_with_an_app_token_slack_refuses_names_it(
         LOG_LEVEL="CRITICAL",
     )
     refused(result, "Slack refused SLACK_APP_TOKEN (invalid_auth)", "connections:write")
+
+
+def test_a_console_database_in_a_missing_folder_is_named(tmp_path: Path) -> None:
+    where = tmp_path / "missing" / "console.db"
+    result = focusbot("console", cwd=tmp_path, CONSOLE_DATABASE_URL=f"sqlite:///{where}")
+    refused(result, f"Cannot reach SQLite file {where}", "Check CONSOLE_DATABASE_URL")

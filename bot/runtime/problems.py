@@ -27,7 +27,11 @@ class SetupError(Exception):
     """A problem with focusbot's setup that its message explains in full."""
 
 
-def explain(error: BaseException, settings: Settings | None = None) -> str | None:
+def explain(
+    error: BaseException,
+    settings: Settings | None = None,
+    database_variable: str = "DATABASE_URL",
+) -> str | None:
     """Return what went wrong and what to do, or None for an error that is a bug in focusbot."""
     slack_api_url = settings.slack_api_url if settings else "Slack's Web API"
     database_url = settings.database_url if settings else None
@@ -39,7 +43,7 @@ def explain(error: BaseException, settings: Settings | None = None) -> str | Non
         if isinstance(cause, SlackApiError):
             return _slack_problem(cause)
         if isinstance(cause, OperationalError | InterfaceError):
-            return _unreachable_database(cause, database_url)
+            return _unreachable_database(cause, database_url, database_variable)
         if isinstance(cause, ArgumentError | NoSuchModuleError):
             return (
                 f"focusbot cannot read DATABASE_URL ({_reason(cause)}): write it like "
@@ -93,13 +97,20 @@ def _slack_problem(error: SlackApiError) -> str:
     return token_problem(code)
 
 
-def _unreachable_database(error: OperationalError | InterfaceError, url: str | None) -> str:
-    where = describe_database(make_url(url)) if url else "the database"
-    password = [make_url(url).password or ""] if url else []
-    reason = redact(_reason(error.orig or error), [secret for secret in password if secret])
+def _unreachable_database(
+    error: OperationalError | InterfaceError, url: str | None, variable: str
+) -> str:
+    parsed = make_url(url) if url else None
+    where = describe_database(parsed) if parsed else "the database"
+    password = [parsed.password] if parsed and parsed.password else []
+    reason = redact(_reason(error.orig or error), password)
+    if parsed and parsed.get_backend_name() == "sqlite":
+        check = "that its folder exists and that focusbot may write there"
+    else:
+        check = "that the database server runs and that this machine may connect to it"
     return (
-        f"Cannot reach {where}: {reason}. Check DATABASE_URL, that the database server runs "
-        "and that this machine may connect to it; focusbot doctor checks every setting."
+        f"Cannot reach {where}: {reason}. Check {variable}, {check}; "
+        "focusbot doctor checks every setting."
     )
 
 
