@@ -76,6 +76,19 @@ def test_a_personal_list_shows_only_to_the_person_whose_dm_it_is(slack: SlackUse
     assert "Read the RLHF paper" not in slack.command("all", user=BOB).text
 
 
+def test_a_guest_sees_only_the_lists_of_channels_they_are_in(
+    slack: SlackUser, fake_slack: FakeSlack
+) -> None:
+    fake_slack.guests.add("U0GUEST")
+    fake_slack.public_members[RESEARCH] = {BOB, "U0GUEST"}  # the guest's only channel
+    add(slack, "Ship the eval harness", channel=CHANNEL)
+    add(slack, "Retrain the ranker", channel=RESEARCH, user=BOB)
+    seen = slack.command("all", user="U0GUEST", channel=RESEARCH).text
+    assert "Retrain the ranker" in seen and "Ship the eval harness" not in seen
+    refused = slack.command(f"team <#{CHANNEL}>", user="U0GUEST", channel=RESEARCH).text
+    assert "no focus list you can see" in refused
+
+
 def test_another_workspace_never_sees_these_lists(
     slack: SlackUser, http_url: str, fake_slack: FakeSlack
 ) -> None:

@@ -54,17 +54,21 @@ def test_unreadable_across_commands_say_how_to_write_them(text: str) -> None:
 class Slack:
     """What Slack would say: private channels and their members; None for "cannot tell"."""
 
-    def __init__(self, private: dict[str, set[str]], unknown: set[str] = frozenset()):
+    def __init__(self, private: dict[str, set[str]], unknown: set[str], guests: set[str]):
         self.private = private
         self.unknown = unknown
+        self.guests = guests
 
     def is_private(self, channel_id: str) -> bool | None:
         return None if channel_id in self.unknown else channel_id in self.private
 
     def members(self, channel_id: str) -> frozenset[str] | None:
-        if channel_id in self.unknown or channel_id not in self.private:
+        if channel_id in self.unknown:
             return None
-        return frozenset(self.private[channel_id])
+        return frozenset(self.private.get(channel_id, {"U0ALICE", "U0GUEST"}))
+
+    def is_guest(self, user_id: str) -> bool | None:
+        return None if user_id in self.unknown else user_id in self.guests
 
 
 def a_list(channel_id: str, personal: bool = False) -> FocusList:
@@ -82,6 +86,10 @@ def a_list(channel_id: str, personal: bool = False) -> FocusList:
         (a_list("D0ALICE", personal=True), "U0ALICE", Access.SHOWN),
         (a_list("D0ALICE", personal=True), "U0BOB", Access.HIDDEN),
         (a_list("D0ALICE", personal=True), None, Access.HIDDEN),
+        (a_list("C0PUBLIC"), "U0GUEST", Access.SHOWN),  # a guest in the channel
+        (a_list("C0SECRET"), "U0GUEST", Access.HIDDEN),
+        (a_list("C0PUBLIC"), "U0OUTSIDER", Access.HIDDEN),  # a guest not in it
+        (a_list("C0PUBLIC"), "U0UNSURE", Access.UNKNOWN),
         (a_list("C0UNSURE"), "U0ALICE", Access.UNKNOWN),
         (a_list("D0UNSURE", personal=True), "U0ALICE", Access.UNKNOWN),
     ],
@@ -89,7 +97,8 @@ def a_list(channel_id: str, personal: bool = False) -> FocusList:
 def test_who_may_see_a_list(focus_list: FocusList, viewer: str | None, expected: Access) -> None:
     slack = Slack(
         {"C0SECRET": {"U0ALICE"}, "D0ALICE": {"U0ALICE", "UFOCUSBOT"}},
-        unknown={"C0UNSURE", "D0UNSURE"},
+        unknown={"C0UNSURE", "D0UNSURE", "U0UNSURE"},
+        guests={"U0GUEST", "U0OUTSIDER", "U0UNSURE"},
     )
     assert focus.access_to(focus_list, viewer, slack) is expected
 

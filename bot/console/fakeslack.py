@@ -57,6 +57,9 @@ class FakeSlack:
         self.private_channels: dict[str, set[str]] = {}
         # The public channels conversations.list names (the others are still answered for).
         self.public_channels: set[str] = set()
+        # Guests of the workspace (users.info says `is_restricted`), and who is in public channels.
+        self.guests: set[str] = set()
+        self.public_members: dict[str, set[str]] = {}
         self.calls: list[Call] = []
         self.messages: list[dict[str, Any]] = []
         self._scripts: dict[str, list[Scripted]] = {}
@@ -185,7 +188,8 @@ class FakeSlack:
         if method == "users.info":
             user_id = str(params.get("user", ""))
             tz = self.timezones.get(user_id, self.default_timezone)
-            return {"ok": True, "user": {"id": user_id, "name": user_id.lower(), "tz": tz}}
+            user = {"id": user_id, "name": user_id.lower(), "tz": tz}
+            return {"ok": True, "user": {**user, "is_restricted": user_id in self.guests}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": dm_channel(str(params.get("users", "")))}}
         if method == "conversations.info":
@@ -270,7 +274,8 @@ class FakeSlack:
     def _members_page(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel", ""))
         with self._lock:
-            members = sorted(self.private_channels.get(channel, ()))
+            known = self.private_channels.get(channel) or self.public_members.get(channel)
+            members = sorted(known or ())
         if channel.startswith("D"):
             members = sorted({"U" + channel[1:], BOT_USER_ID})
         start = int(params.get("cursor") or 0)

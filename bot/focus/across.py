@@ -39,6 +39,9 @@ class Conversations(Protocol):
     def members(self, channel_id: str) -> frozenset[str] | None:
         """Return the people in the conversation."""
 
+    def is_guest(self, user_id: str) -> bool | None:
+        """Tell whether a person is a guest of the workspace, who sees only their channels."""
+
 
 @dataclass(frozen=True)
 class TeamView:
@@ -60,15 +63,19 @@ class Across:
 def access_to(focus_list: FocusList, viewer: str | None, conversations: Conversations) -> Access:
     """Tell whether a person may see a list (viewer None: everyone in some channel).
 
-    A public channel's list is open to the whole workspace; a private channel's list and a
-    personal list in a DM only to the people in that conversation.
+    A public channel's list is open to the workspace's members; a private channel's list, a
+    personal list in a DM, and for a guest any list, only to the people in that conversation.
     """
     if not focus_list.is_personal:
         private = conversations.is_private(focus_list.channel_id)
         if private is None:
             return Access.UNKNOWN
         if not private:
-            return Access.SHOWN
+            guest = False if viewer is None else conversations.is_guest(viewer)
+            if guest is None:
+                return Access.UNKNOWN
+            if not guest:
+                return Access.SHOWN
     if viewer is None:
         return Access.HIDDEN
     members = conversations.members(focus_list.channel_id)

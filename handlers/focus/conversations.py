@@ -68,6 +68,20 @@ class SlackConversations:
                 return found
         return None  # too many members to read now: cannot tell
 
+    def is_guest(self, user_id: str) -> bool | None:
+        """Tell whether a person is a guest of the workspace, who sees only their channels."""
+        key = ("focus.guest", self.workspace, user_id)
+        cached = self.services.cache.get(key, self.services.now())
+        if cached is not None:
+            return bool(cached)
+        answer = self._ask(lambda client: client.users_info(user=user_id), user_id)
+        if answer is None:
+            return None
+        user = answer.get("user") or {}
+        guest = bool(user.get("is_restricted") or user.get("is_ultra_restricted"))
+        self.services.cache.put(key, guest, self.services.now(), KEEP_PRIVACY)
+        return guest
+
     def _read_directory(self) -> None:
         # One conversations.list page tells the privacy of up to a thousand channels, where
         # conversations.info tells one: a long `/focus all` still answers within Slack's 3 s.
