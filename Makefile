@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?=
 # The PostgreSQL `make bench` also measures the data on, when set.
 BENCH_DATABASE_URL ?=
 
-.PHONY: run console test lint format migrate dist bench clean
+.PHONY: run console test lint format migrate dist bench eval-pain clean
 
 $(STAMP): pyproject.toml
 	@echo "focusbot: creating a virtualenv in $(VENV) with $(PYTHON)…"
@@ -60,3 +60,7 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
+
+# Pain point matching quality over HTTP (a few minutes); with PAIN_MODEL_PATH also the model and hybrid.
+eval-pain: $(STAMP)
+	$(BIN)/python -m bench.pain_quality

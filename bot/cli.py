@@ -1,4 +1,4 @@
-"""The `focusbot` command line: run, start, console, migrate, doctor, export, manifest."""
+"""The `focusbot` command line: run, start, console, migrate, doctor, export, manifest, pain."""
 
 import logging
 import sys
@@ -18,12 +18,13 @@ from sqlalchemy.engine import Engine, make_url
 from bot.app.factory import create_focusbot
 from bot.app.web import serve
 from bot.console.repl import FocusbotConsole
-from bot.pain import export_pain_points
+from bot.pain import EmbeddingUnavailable, export_pain_points, reindex
 from bot.runtime import metrics
 from bot.runtime.doctor import check, describe_database, exit_code, render
 from bot.runtime.logs import configure_logging
 from bot.runtime.manifest import MANIFEST
 from bot.runtime.problems import SetupError, explain
+from bot.runtime.services import pain_matcher_for
 from bot.runtime.settings import Settings
 from storage.db import make_engine
 from storage.schema import current_revision, head_revision, is_current, upgrade
@@ -40,6 +41,8 @@ cli = typer.Typer(
 errors = Terminal(stderr=True, markup=False, highlight=False, soft_wrap=True)
 export_cli = typer.Typer(help="Export focusbot's data.", no_args_is_help=True)
 cli.add_typer(export_cli, name="export")
+pain_cli = typer.Typer(help="Look after pain point matching.", no_args_is_help=True)
+cli.add_typer(pain_cli, name="pain")
 
 
 @dataclass
@@ -199,6 +202,26 @@ def export_pain(
 
         written = export_pain_points(engine, fmt.value, file, advance)
     errors.print(f"Wrote {written} pain points to {out}.")
+
+
+@pain_cli.command("reindex")
+def pain_reindex() -> None:
+    """Embed the pain points the configured model has not embedded yet (after turning it on)."""
+    settings = Settings()
+    engine = _prepared_engine(settings)
+    matcher = pain_matcher_for(settings)
+    try:
+        with Progress(console=errors) as progress:
+            task = progress.add_task(f"Embedding pain points ({matcher.describe()})", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            embedded = reindex(engine, matcher, advance)
+    except EmbeddingUnavailable as failure:
+        errors.print(str(failure))
+        raise typer.Exit(1) from failure
+    errors.print(f"Embedded {embedded} pain points; every pain point now has a vector.")
 
 
 def _serve(settings: Settings, *, http: bool, host: str, port: int, workers: int = 1) -> None:

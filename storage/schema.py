@@ -18,6 +18,7 @@ import storage.leads
 import storage.maker
 import storage.milestones
 import storage.pain
+import storage.pain_matching
 import storage.people
 import storage.schedule  # noqa: F401 - every table module is imported so the metadata is whole
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot import pain
-from bot.pain import Log, Merge, MeToo, NameTheme, PainError, Threshold, UsageError
-from bot.pain.points import similar_points, synced_index
+from bot.pain import Log, Matcher, Merge, MeToo, NameTheme, PainError, Threshold, UsageError
+from bot.pain.similar import similar_points, synced_index
 from storage.base import Workspace
 from storage.db import session_scope
 from storage.pain import IN_PROGRESS, WONT_FIX, PainPoint, PainTheme
@@ -91,14 +91,14 @@ def test_a_refused_change_leaves_everything_as_it_was(engine: Engine) -> None:
 def test_the_index_picks_up_pain_points_committed_elsewhere(engine: Engine) -> None:
     with session_scope(engine) as session:
         pain.log_pain(session, TEAM, "U1", "C1", "GPU queue takes forever", NOW)
-        assert len(synced_index(session, TEAM)) == 1
+        assert len(synced_index(session, TEAM, Matcher())) == 1
     with session_scope(engine) as session:
         session.add(_point_of_other_process(session))
     with session_scope(engine) as session:
-        similar, group = similar_points(session, TEAM, "the slurm queue for A100s is slow")
-        assert len(synced_index(session, TEAM)) == 2
-    assert group is not None
-    assert {item.point.number for item in similar} >= {2}
+        found = similar_points(session, TEAM, "the slurm queue for A100s is slow", Matcher())
+        assert len(synced_index(session, TEAM, Matcher())) == 2
+    assert found.group is not None
+    assert {item.point.number for item in found.similar} >= {2}
 
 
 def _point_of_other_process(session: object) -> PainPoint:

@@ -25,7 +25,7 @@ from bot.common.outbox import forget_finished_posts
 from bot.runtime import inbox, metrics
 from bot.runtime.manifest import bot_scopes
 from bot.runtime.scheduler import Scheduler
-from bot.runtime.services import Services
+from bot.runtime.services import Services, pain_matcher_for
 from bot.runtime.settings import Settings
 from handlers import home, installs
 from storage.base import Workspace, utcnow
@@ -62,7 +62,10 @@ def create_focusbot(
 ) -> Focusbot:
     """Wire a focusbot from its settings: one workspace's bot token, or OAuth installs."""
     services = Services(
-        settings=settings, engine=engine or make_engine(settings.database_url), clock=clock
+        settings=settings,
+        engine=engine or make_engine(settings.database_url),
+        clock=clock,
+        pain_matcher=pain_matcher_for(settings),
     )
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client = WebClient(

@@ -26,6 +26,7 @@ from bot.pain.commands import (
     parse_command,
 )
 from bot.pain.digest import DIGEST_SECTIONS
+from bot.pain.embedding import EmbeddingUnavailable, HttpEmbedder, Matcher, OnnxEmbedder
 from bot.pain.export import export_pain_points
 from bot.pain.points import (
     Logged,
@@ -47,6 +48,7 @@ from bot.pain.review import (
     split,
     themes_for_review,
 )
+from bot.pain.similar import reindex
 from bot.pain.themes import (
     DM_KIND,
     ThemeDemand,
@@ -67,15 +69,19 @@ __all__ = [
     "USAGE",
     "Command",
     "Digest",
+    "EmbeddingUnavailable",
     "Export",
     "Help",
+    "HttpEmbedder",
     "Leads",
     "ListPoints",
     "Log",
     "Logged",
+    "Matcher",
     "MeToo",
     "Merge",
     "NameTheme",
+    "OnnxEmbedder",
     "PainError",
     "PointView",
     "Reaction",
@@ -96,6 +102,7 @@ __all__ = [
     "name_theme",
     "parse_command",
     "point_numbered",
+    "reindex",
     "same_problem",
     "set_reaction",
     "set_status",

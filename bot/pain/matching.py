@@ -1,400 +1,220 @@
-"""Text similarity of pain points: TF-IDF over stemmed words and ML-team synonyms, vectorised.
+"""Which themes a new pain point looks like: scores by words and meaning, what to show, where to go.
 
-Each word is lower-cased, stemmed (Snowball) and mapped to a concept when it is one of the team's
-synonyms ("a100", "cuda" and "gpus" all become `gpu`), so reworded complaints share terms. Pain
-points are compared by the cosine of their TF-IDF vectors. The index keeps postings in compact
-arrays and scores a query against every indexed text with a few numpy operations, so a lookup
-among 100,000 pain points takes milliseconds.
+A workspace's pain points are indexed by their words (`bot.pain.lexical`) and, when a sentence
+embedding model is on, by their vectors. A new complaint is scored against every indexed one; a
+theme scores as its closest member. Suggestions are the best themes that clear a floor and stay
+within a margin of the best one, so a clear winner is shown alone; the complaint joins the best
+theme when it scores high enough. The figures are measured in docs/PAIN_GROUPING.md.
 """
 
-import math
-import re
 import threading
 from array import array
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from enum import Enum
 
 import numpy as np
-import snowballstemmer
 
-_WORD = re.compile(r"[a-z0-9]+(?:[+'][a-z0-9]+)*")
-_STEMMER = snowballstemmer.stemmer("english")
-_STEM_LOCK = threading.Lock()
+from bot.pain.lexical import LexicalIndex
 
 
-def _words(text: str) -> list[str]:
-    return text.split()
+class Blend(Enum):
+    """What a similarity is made of."""
+
+    WORDS = "lexical"
+    MEANING = "model"
+    BOTH = "hybrid"
 
 
-STOPWORDS = frozenset(
-    _words(
-        """a about after again all also always am an and any are as at be because been before being
-    but by can cannot could did do does doing don done down during each every for from get
-    gets getting got had has have having he her here him his how i if in into is it its just
-    me more most my no nobody not now of off on once one only or other our out over own same
-    so some still such than that the their them then there these they this those through to
-    too under until up us very was we were what when where which while who why will with
-    would you your again keep keeps need needs want like really way make makes made takes
-    take took thing things every everyone everything someone anyone something nothing half
-    whole new time times day days week weeks month months hour hours year years minute
-    minutes last first two three can't isn't aren't don't doesn't won't there's it's i'm
-    never again hard find ml team teams job jobs train training trained model models data
-    work working"""
-    )
-)
+@dataclass(frozen=True)
+class Rules:
+    """When a theme is shown as the same complaint, and when a new pain point joins it."""
 
-# Words an ML team uses for the same thing; each group becomes one concept term.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "gpu": ("gpu", "gpus", "cuda", "a100", "a100s", "h100", "h100s", "v100", "accelerator"),
-    "queue": ("queue", "queued", "queueing", "pending", "slurm", "scheduler", "waiting", "wait"),
-    "deploy": (
-        "deploy",
-        "deploying",
-        "deployment",
-        "rollout",
-        "release",
-        "releasing",
-        "ship",
-        "shipping",
-        "canary",
-    ),
-    "production": ("prod", "production", "serving", "serve", "online"),
-    "access": ("access", "permission", "permissions", "acl", "acls", "grant", "denied"),
-    "table": ("table", "tables", "warehouse", "bigquery", "snowflake", "schema"),
-    "crash": (
-        "crash",
-        "crashed",
-        "crashes",
-        "die",
-        "dies",
-        "killed",
-        "flaky",
-        "fails",
-        "fail",
-        "failure",
-        "nccl",
-        "preemption",
-        "preemptions",
-        "preempted",
-    ),
-    "slow": ("slow", "forever", "ages", "sluggish", "bottleneck"),
-    "feature": ("feature", "features", "embedding", "embeddings"),
-    "experiment": (
-        "experiment",
-        "experiments",
-        "mlflow",
-        "tracking",
-        "tracked",
-        "logged",
-        "hyperparameters",
-        "compare",
-        "comparing",
-    ),
-    "label": (
-        "label",
-        "labels",
-        "labeling",
-        "labelling",
-        "labeled",
-        "annotation",
-        "annotator",
-        "annotators",
-    ),
-    "dataloader": ("dataloader", "loading", "input", "parquet", "streaming", "bucket", "s3"),
-    "environment": (
-        "environment",
-        "environments",
-        "conda",
-        "pip",
-        "dependency",
-        "dependencies",
-        "docker",
-        "image",
-        "package",
-        "packages",
-        "kernel",
-    ),
-    "monitoring": (
-        "monitoring",
-        "monitor",
-        "alert",
-        "alerts",
-        "dashboard",
-        "dashboards",
-        "drift",
-        "degraded",
-        "degrade",
-        "noticed",
-    ),
-    "ci": ("ci", "build", "tests", "test", "checks", "merge", "merges", "green"),
-    "eval": ("eval", "evaluation", "evaluating", "benchmark", "metrics", "golden"),
-    "cost": ("cost", "costs", "bill", "spend", "money", "budget", "expensive", "idle"),
-    "onboarding": (
-        "onboarding",
-        "newcomers",
-        "newcomer",
-        "joiner",
-        "joiners",
-        "hires",
-        "hire",
-        "setup",
-        "laptop",
-        "getting-started",
-    ),
-    "docs": (
-        "docs",
-        "documentation",
-        "readme",
-        "wiki",
-        "written",
-        "outdated",
-        "stale",
-        "guide",
-        "knowledge",
-    ),
-    "registry": ("registry", "artifact", "artifacts", "weights", "live", "checkpoint"),
-    "latency": ("latency", "p99", "timeout", "timeouts", "slo", "sla", "realtime"),
-    "meeting": ("meeting", "meetings", "sync", "syncs", "standup", "standups", "calendar"),
-    "storage": ("storage", "disk", "quota", "space", "nfs", "scratch", "filesystem", "volume"),
-    "secret": (
-        "secret",
-        "secrets",
-        "credential",
-        "credentials",
-        "password",
-        "token",
-        "keys",
-        "key",
-    ),
-    "orchestration": (
-        "airflow",
-        "dag",
-        "dags",
-        "cron",
-        "orchestration",
-        "workflow",
-        "backfill",
-        "backfilling",
-        "retrain",
-        "retraining",
-    ),
-    "reproduce": (
-        "reproduce",
-        "reproducible",
-        "reproducing",
-        "reproducibility",
-        "rerun",
-        "rerunning",
-        "seed",
-        "seeds",
-    ),
-    "review": ("review", "reviews", "reviewer", "reviewers", "pr", "prs"),
-    "hyperparameter": (
-        "hyperparameter",
-        "hyperparameters",
-        "sweep",
-        "sweeps",
-        "tuning",
-        "optuna",
-        "grid",
-        "search",
-    ),
-    "llm": ("llm", "openai", "gpt", "claude"),
-    "ratelimit": ("429", "429s", "throttled", "throttling", "rate"),
+    show_from: float
+    margin: float
+    shown: int
+    join_from: float
+
+
+# Tuned on the tuning sets (docs/PAIN_GROUPING.md).
+RULES = {
+    Blend.WORDS: Rules(show_from=0.2, margin=0.05, shown=2, join_from=0.3),
+    Blend.MEANING: Rules(show_from=0.25, margin=0.05, shown=2, join_from=0.3),
+    Blend.BOTH: Rules(show_from=0.25, margin=0.05, shown=2, join_from=0.35),
 }
-
-
-def _stem(word: str) -> str:
-    with _STEM_LOCK:  # the Snowball stemmer keeps state between calls
-        return str(_STEMMER.stemWord(word))
-
-
-_CONCEPTS: dict[str, str] = {
-    _stem(word): concept for concept, words in SYNONYMS.items() for word in words
-}
-
-
-@lru_cache(maxsize=65536)
-def _term_of(word: str) -> str:
-    stem = _stem(word)
-    return _CONCEPTS.get(stem, stem)
-
-
-def terms(text: str) -> list[str]:
-    """Return the terms a text is compared by: stemmed words and concepts, stopwords left out."""
-    words = _WORD.findall(text.lower().replace("’", "'"))
-    return [_term_of(word) for word in words if word not in STOPWORDS and len(word) > 1]
+# A model's cosine runs higher than a word score for the same likeness; this brings it level.
+MODEL_OFFSET = 0.25
+NEIGHBOURS = 30
+MIN_MATCH = 0.05
+# The team's labels: likeness to a pain point they tied to another counts this much more towards
+# that other's theme, and likeness to one they kept apart from a theme counts against that theme.
+LABEL_PULL = 0.25
+LABEL_PUSH = 1.0
 
 
 @dataclass(frozen=True)
 class Match:
-    """An indexed text close to a query, with its cosine similarity (0 to 1)."""
+    """An indexed pain point close to a query, with its similarity."""
 
     key: int
     score: float
 
 
-class SimilarityIndex:
-    """TF-IDF vectors of many texts, appended to as they come, queried by cosine similarity."""
+@dataclass(frozen=True)
+class ThemeMatch:
+    """A theme close to a query: its closest member and that member's similarity."""
 
-    def __init__(self) -> None:
-        self._vocabulary: dict[str, int] = {}
+    theme: int
+    point: int
+    score: float
+
+
+def rank_themes(matches: Sequence[Match], theme_of: Mapping[int, int]) -> list[ThemeMatch]:
+    """Return the themes of the matches, each scored as its closest member, best first."""
+    best: dict[int, ThemeMatch] = {}
+    for match in matches:
+        theme = theme_of[match.key]
+        if theme not in best or match.score > best[theme].score:
+            best[theme] = ThemeMatch(theme, match.key, match.score)
+    return sorted(best.values(), key=lambda found: (-found.score, found.theme))
+
+
+@dataclass(frozen=True)
+class Label:
+    """The team's word on two pain points: the same problem, or not."""
+
+    point: int
+    other: int
+    same: bool
+
+
+def apply_labels(
+    matches: Sequence[Match], theme_of: Mapping[int, int], labels: Sequence[Label]
+) -> list[ThemeMatch]:
+    """Rank themes as `rank_themes` does, then let the team's labels pull and push them.
+
+    A query like pain point a, which the team said is the same problem as b, scores higher for
+    b's theme; a query like a, which the team kept apart from b, scores lower for b's theme.
+    """
+    near = {match.key: match.score for match in matches}
+    scores = {found.theme: found for found in rank_themes(matches, theme_of)}
+    pushed: dict[int, float] = {}
+    for label in labels:
+        for point, other in ((label.point, label.other), (label.other, label.point)):
+            if point not in near or other not in theme_of:
+                continue
+            theme, likeness = theme_of[other], near[point]
+            if not label.same:
+                # Only when the query is more like the kept-apart pain point than like the theme.
+                apart = theme_of.get(point) != theme and theme in scores
+                if apart and likeness >= scores[theme].score:
+                    pushed[theme] = max(pushed.get(theme, 0.0), LABEL_PUSH * likeness)
+                continue
+            pulled = min(1.0, likeness * (1 + LABEL_PULL))
+            current = scores.get(theme)
+            if current is None or pulled > current.score:
+                scores[theme] = ThemeMatch(theme, current.point if current else other, pulled)
+    adjusted = [
+        ThemeMatch(found.theme, found.point, found.score - pushed.get(found.theme, 0.0))
+        for found in scores.values()
+    ]
+    return sorted(adjusted, key=lambda found: (-found.score, found.theme))
+
+
+def to_show(ranked: Sequence[ThemeMatch], rules: Rules) -> list[ThemeMatch]:
+    """Return the themes worth showing: above the floor and within the margin of the best."""
+    if not ranked:
+        return []
+    top = ranked[0].score
+    return [
+        found
+        for found in ranked[: rules.shown]
+        if found.score >= rules.show_from and found.score >= top - rules.margin
+    ]
+
+
+def to_join(ranked: Sequence[ThemeMatch], rules: Rules) -> ThemeMatch | None:
+    """Return the theme a new pain point joins, if one is close enough."""
+    return ranked[0] if ranked and ranked[0].score >= rules.join_from else None
+
+
+class PainIndex:
+    """One workspace's pain points by words and, when a model is on, by meaning, in rows."""
+
+    def __init__(self, blend: Blend = Blend.WORDS, model: str | None = None) -> None:
+        self.blend = blend
+        self.model = model
+        self._words = LexicalIndex()
         self._keys = array("q")
-        self._known: set[int] = set()
+        self._row_of: dict[int, int] = {}
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._newest = 0
-        self._postings_rows: list[array] = []
-        self._postings_tf: list[array] = []
-        self._doc_freq = array("q")
-        self._norms: np.ndarray = np.zeros(0)
-        self._norms_valid = True
+        self.vectors_checked_at = 0.0
+        self.labels: list[Label] = []
+        self.label_count = 0
         self.lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._keys)
 
     def __contains__(self, key: int) -> bool:
-        return key in self._known
+        return key in self._row_of
 
     @property
     def newest_key(self) -> int:
         """Return the highest key indexed (0 when empty)."""
         return self._newest
 
-    def add(self, key: int, text: str) -> None:
-        """Index a text under a key (a pain point's id); a key already indexed is kept as it was."""
-        if key in self._known:
+    def add(self, key: int, text: str, vector: np.ndarray | None = None) -> None:
+        """Index a pain point under its id; one already indexed is kept as it was."""
+        if key in self._row_of:
             return
-        row = len(self._keys)
+        self._row_of[key] = len(self._keys)
         self._keys.append(key)
-        self._known.add(key)
         self._newest = max(self._newest, key)
-        for term, count in Counter(terms(text)).items():
-            term_id = self._vocabulary.setdefault(term, len(self._vocabulary))
-            if term_id == len(self._postings_rows):
-                self._postings_rows.append(array("q"))
-                self._postings_tf.append(array("f"))
-                self._doc_freq.append(0)
-            self._postings_rows[term_id].append(row)
-            self._postings_tf[term_id].append(1.0 + math.log(count))
-            self._doc_freq[term_id] += 1
-        self._norms_valid = False
+        self._words.append(text)
+        if vector is not None:
+            self.set_vector(key, vector)
 
-    def nearest(self, text: str, limit: int, min_score: float) -> list[Match]:
-        """Return up to `limit` indexed texts most like this one, best first, from `min_score`."""
-        all_terms = terms(text)
-        query = Counter(term for term in all_terms if term in self._vocabulary)
-        if not query or not self._keys:
-            return []
-        idf = self._idf()
-        scores = np.zeros(len(self._keys))
-        query_norm = 0.0
-        for term, count in query.items():
-            term_id = self._vocabulary[term]
-            weight = (1.0 + math.log(count)) * idf[term_id]
-            query_norm += weight * weight
-            rows = np.frombuffer(self._postings_rows[term_id], dtype=np.int64)
-            tfs = np.frombuffer(self._postings_tf[term_id], dtype=np.float32)
-            scores[rows] += tfs * (weight * idf[term_id])
-        # Terms the index has never seen still count in the query's length, at the highest idf.
-        unseen = len(all_terms) - sum(query.values())
-        query_norm += unseen * (math.log(1.0 + len(self._keys)) + 1.0) ** 2
-        scores /= self._doc_norms(idf) * math.sqrt(query_norm)
-        return self._best(scores, limit, min_score)
+    def set_vector(self, key: int, vector: np.ndarray) -> None:
+        """Give an indexed pain point its meaning vector (unit length)."""
+        row = self._row_of[key]
+        if self._vectors.shape[1] != len(vector):
+            self._vectors = np.zeros((max(len(self._keys), 16), len(vector)), dtype=np.float32)
+        if row >= len(self._vectors):
+            grown = np.zeros((2 * row + 16, self._vectors.shape[1]), dtype=np.float32)
+            grown[: len(self._vectors)] = self._vectors
+            self._vectors = grown
+        self._vectors[row] = vector
 
-    def _best(self, scores: np.ndarray, limit: int, min_score: float) -> list[Match]:
-        candidates = np.flatnonzero(scores >= min_score)
+    def keys_without_vector(self) -> list[int]:
+        """Return the indexed pain points that have no meaning vector yet."""
+        rows = len(self._keys)
+        if not len(self._vectors):
+            return list(self._keys)
+        filled = np.zeros(rows, dtype=bool)
+        known = min(rows, len(self._vectors))
+        filled[:known] = np.any(self._vectors[:known] != 0, axis=1)
+        return [int(self._keys[row]) for row in np.flatnonzero(~filled)]
+
+    def nearest(self, text: str, vector: np.ndarray | None, limit: int = NEIGHBOURS) -> list[Match]:
+        """Return up to `limit` indexed pain points most like this text, best first."""
+        scores = self.scores(text, vector)
+        candidates = np.flatnonzero(scores >= MIN_MATCH)
         if len(candidates) > limit:
             candidates = candidates[np.argpartition(-scores[candidates], limit - 1)[:limit]]
         ranked = sorted(candidates, key=lambda row: (-scores[row], row))
         return [Match(int(self._keys[row]), round(float(scores[row]), 4)) for row in ranked]
 
-    def _idf(self) -> np.ndarray:
-        doc_freq = np.frombuffer(self._doc_freq, dtype=np.int64).astype(np.float64)
-        return np.log((1.0 + len(self._keys)) / (1.0 + doc_freq)) + 1.0
-
-    def _doc_norms(self, idf: np.ndarray) -> np.ndarray:
-        if self._norms_valid and len(self._norms) == len(self._keys):
-            return self._norms
-        squares = np.zeros(len(self._keys))
-        for term_id, rows in enumerate(self._postings_rows):
-            tfs = np.frombuffer(self._postings_tf[term_id], dtype=np.float32)
-            squares[np.frombuffer(rows, dtype=np.int64)] += (tfs * idf[term_id]) ** 2
-        self._norms = np.sqrt(np.maximum(squares, 1e-12))
-        self._norms_valid = True
-        return self._norms
-
-
-NEIGHBOURS = 10
-MIN_MATCH = 0.05
-# Measured on tests/data/pain_points.csv, see docs/PAIN_GROUPING.md.
-GROUP_THRESHOLD = 0.2
-
-
-def best_group(
-    matches: Sequence[Match], group_of: Mapping[int, int], size_of: Mapping[int, int]
-) -> int | None:
-    """Return the group a text belongs to, given its nearest texts; None when it is new.
-
-    A group's score is the text's average similarity to its members, counting at most
-    NEIGHBOURS members so that a large group is not diluted by members far down the list.
-    """
-    totals: dict[int, float] = {}
-    for match in matches:
-        group = group_of[match.key]
-        totals[group] = totals.get(group, 0.0) + match.score
-    scores = {group: total / min(size_of[group], NEIGHBOURS) for group, total in totals.items()}
-    best = max(scores, key=lambda group: (scores[group], -group), default=None)
-    return best if best is not None and scores[best] >= GROUP_THRESHOLD else None
-
-
-def group_online(texts: Sequence[str]) -> list[int]:
-    """Group texts the way pain points are grouped as they arrive; return each one's group."""
-    index = SimilarityIndex()
-    groups: list[int] = []
-    sizes: dict[int, int] = {}
-    for position, text in enumerate(texts):
-        matches = index.nearest(text, NEIGHBOURS, MIN_MATCH)
-        group = best_group(matches, dict(enumerate(groups)), sizes)
-        group = position if group is None else group
-        groups.append(group)
-        sizes[group] = sizes.get(group, 0) + 1
-        index.add(position, text)
-    return groups
-
-
-@dataclass(frozen=True)
-class PairScores:
-    """Pairwise precision and recall of a grouping against true labels."""
-
-    precision: float
-    recall: float
-
-    @property
-    def f1(self) -> float:
-        """Return the harmonic mean of precision and recall."""
-        total = self.precision + self.recall
-        return 0.0 if total == 0 else 2 * self.precision * self.recall / total
-
-
-def pair_scores(truth: Sequence[str], predicted: Sequence[int]) -> PairScores:
-    """Score a grouping against the true labels by pairs of texts (precision and recall)."""
-    true_pairs = _pairs(truth)
-    predicted_pairs = _pairs(predicted)
-    both = len(true_pairs & predicted_pairs)
-    precision = both / len(predicted_pairs) if predicted_pairs else 1.0
-    recall = both / len(true_pairs) if true_pairs else 1.0
-    return PairScores(precision, recall)
-
-
-def _pairs(labels: Iterable[object]) -> set[tuple[int, int]]:
-    members: dict[object, list[int]] = {}
-    for position, label in enumerate(labels):
-        members.setdefault(label, []).append(position)
-    return {
-        (first, second)
-        for group in members.values()
-        for index, first in enumerate(group)
-        for second in group[index + 1 :]
-    }
+    def scores(self, text: str, vector: np.ndarray | None) -> np.ndarray:
+        """Return the similarity of the text to every row, by the index's blend."""
+        rows = len(self._keys)
+        if self.blend is Blend.WORDS or vector is None:
+            return self._words.scores(text)
+        meaning = np.full(rows, -MODEL_OFFSET)
+        if len(self._vectors) and self._vectors.shape[1] == len(vector):
+            known = min(rows, len(self._vectors))
+            meaning[:known] = self._vectors[:known] @ vector - MODEL_OFFSET
+        if self.blend is Blend.MEANING:
+            return meaning
+        return np.maximum(self._words.scores(text), meaning)

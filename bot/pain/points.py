@@ -1,93 +1,20 @@
 """Log pain points (numbered, grouped with the theme of the same complaint), find and list them."""
 
-import threading
-import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.pain.commands import PainError
-from bot.pain.matching import MIN_MATCH, NEIGHBOURS, SimilarityIndex, best_group
+from bot.pain.embedding import Matcher
+from bot.pain.similar import Similar, similar_points
 from bot.pain.themes import check_threshold, theme_title
 from storage import pain as store
+from storage import pain_matching
 from storage.base import Workspace
 from storage.pain import PainPoint, PainReport, PainTheme
-
-SIMILAR_SHOWN = 3
-SHOW_THRESHOLD = 0.2
-
-_INDEXES: "weakref.WeakKeyDictionary[Engine, dict[Workspace, SimilarityIndex]]" = (
-    weakref.WeakKeyDictionary()
-)
-_INDEXES_LOCK = threading.Lock()
-# Ids are handed out before commit, so a transaction may commit a lower id after a higher one was
-# indexed; looking back this far picks such late commits up.
-_LATE_COMMIT_WINDOW = 200
-
-
-def _index_of(session: Session) -> dict[Workspace, SimilarityIndex]:
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    with _INDEXES_LOCK:
-        return _INDEXES.setdefault(engine, {})
-
-
-def synced_index(session: Session, workspace: Workspace) -> SimilarityIndex:
-    """Return the workspace's similarity index, brought up to date with committed pain points."""
-    indexes = _index_of(session)
-    with _INDEXES_LOCK:
-        index = indexes.setdefault(workspace, SimilarityIndex())
-    with index.lock:
-        if not len(index):
-            rows: Iterable[tuple[int, str]] = store.all_texts(session, workspace)
-        else:
-            newest = index.newest_key
-            recent = store.point_ids_after(session, workspace, newest - _LATE_COMMIT_WINDOW)
-            if newest not in recent:
-                # The database no longer holds what was indexed (it was replaced): start afresh.
-                with _INDEXES_LOCK:
-                    indexes[workspace] = SimilarityIndex()
-                return synced_index(session, workspace)
-            rows = store.texts_of(
-                session, [point_id for point_id in recent if point_id not in index]
-            )
-        for point_id, text in rows:
-            index.add(point_id, text)
-    return index
-
-
-@dataclass(frozen=True)
-class Similar:
-    """An existing pain point that looks like the same complaint."""
-
-    point: PainPoint
-    theme: PainTheme
-    score: float
-
-
-def similar_points(
-    session: Session, workspace: Workspace, text: str
-) -> tuple[list[Similar], PainTheme | None]:
-    """Return the closest pain points (one per theme) and the theme the text belongs to, if any."""
-    index = synced_index(session, workspace)
-    with index.lock:
-        matches = index.nearest(text, NEIGHBOURS, MIN_MATCH)
-    points = store.points_by_id(session, [match.key for match in matches])
-    themes = store.themes_by_id(session, [point.theme_id for point in points.values()])
-    sizes = store.theme_sizes(session, themes)
-    theme_of = {point_id: point.theme_id for point_id, point in points.items()}
-    best = best_group(matches, theme_of, sizes)
-    group = themes[best] if best is not None else None
-    shown: dict[int, Similar] = {}
-    for match in matches:
-        point = points[match.key]
-        if match.score >= SHOW_THRESHOLD and point.theme_id not in shown:
-            shown[point.theme_id] = Similar(point, themes[point.theme_id], match.score)
-    return list(shown.values())[:SIMILAR_SHOWN], group
 
 
 @dataclass(frozen=True)
@@ -113,15 +40,20 @@ def log_pain(
     logged_by: str | None = None,
     permalink: str | None = None,
     message_ts: str | None = None,
+    matcher: Matcher | None = None,
 ) -> Logged:
     """Log a pain point: number it, group it with its theme, count its reporter."""
+    matcher = matcher or Matcher()
+    # Embedded before the workspace is locked: a slow model must not hold up other loggers.
+    embedded = matcher.embed([text])
+    vector = embedded[0] if embedded is not None else None
     store.lock_workspace(session, workspace)
     if message_ts is not None:
         existing = store.find_by_message(session, workspace, channel_id, message_ts)
         if existing is not None:
             return Logged(existing, theme_of(session, existing), False, (), already_logged=True)
-    similar, group = similar_points(session, workspace, text)
-    theme = group or new_theme(session, workspace, now)
+    found = similar_points(session, workspace, text, matcher, vector)
+    theme = found.group or new_theme(session, workspace, now)
     point = _insert_point(
         session,
         PainPoint(
@@ -140,9 +72,11 @@ def log_pain(
         ),
         workspace,
     )
+    if vector is not None and matcher.model is not None:
+        pain_matching.save_vector(session, point.id or 0, matcher.model, vector.tobytes())
     add_report(session, workspace, point, reporter, now)
     check_threshold(session, workspace, theme, now)
-    return Logged(point, theme, group is not None, tuple(similar))
+    return Logged(point, theme, found.group is not None, tuple(found.similar))
 
 
 def new_theme(session: Session, workspace: Workspace, now: datetime) -> PainTheme:

@@ -1,5 +1,6 @@
 """Regroup pain points by hand, and let the leads set a theme's status with a note."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -9,10 +10,13 @@ from bot.pain.commands import DEFAULT_TOP_WEEKS, STATUS_LABELS, PainError
 from bot.pain.points import add_report, new_theme, point_by_id, point_numbered, theme_of
 from bot.pain.themes import ThemeDemand, check_threshold, describe_themes, schedule_dm
 from storage import pain as store
+from storage import pain_matching as labels
 from storage.base import Workspace
 from storage.pain import STATUSES, PainPoint, PainStatusChange, PainTheme
 
 MAX_NOTE_LENGTH = 500
+# A split or "Keep separate" labels the pain point apart from at most this many others.
+MAX_LABELS_AT_ONCE = 50
 
 
 def same_problem(
@@ -23,19 +27,42 @@ def same_problem(
     _require_reporter_or_lead(session, workspace, actor, new)
     new.theme_id = match.theme_id
     session.add(new)
+    labels.add_labels(session, workspace, [(new.id or 0, match.id or 0)], True, actor, now)
     add_report(session, workspace, match, actor, now)
     check_threshold(session, workspace, theme_of(session, match), now)
     return new, match
 
 
 def keep_separate(
-    session: Session, workspace: Workspace, actor: str, point_id: int, now: datetime
+    session: Session,
+    workspace: Workspace,
+    actor: str,
+    point_id: int,
+    now: datetime,
+    shown_ids: Sequence[int] = (),
 ) -> PainPoint:
-    """Take a new pain point out of the theme it was grouped into."""
+    """Take a new pain point out of the theme it was grouped into; it is none of those shown."""
     point = point_by_id(session, workspace, point_id)
     _require_reporter_or_lead(session, workspace, actor, point)
+    others = [other.id or 0 for other in store.points_of_theme(session, point.theme_id)]
+    others += [point_by_id(session, workspace, shown).id or 0 for shown in shown_ids]
+    _label_apart(session, workspace, point, others, actor, now)
     _move_to_own_theme(session, workspace, point, now)
     return point
+
+
+def _label_apart(
+    session: Session,
+    workspace: Workspace,
+    point: PainPoint,
+    others: Sequence[int],
+    actor: str,
+    now: datetime,
+) -> None:
+    apart = sorted(set(others) - {point.id or 0}, reverse=True)[:MAX_LABELS_AT_ONCE]
+    labels.add_labels(
+        session, workspace, [(point.id or 0, other) for other in apart], False, actor, now
+    )
 
 
 def _require_reporter_or_lead(
@@ -67,6 +94,7 @@ def merge(
     if source.theme_id == target.theme_id:
         raise PainError(f"Pain points {number} and {into} are already in the same theme.")
     moved = store.points_of_theme(session, source.theme_id)
+    labels.add_labels(session, workspace, [(source.id or 0, target.id or 0)], True, actor, now)
     for point in moved:
         point.theme_id = target.theme_id
         session.add(point)
@@ -81,8 +109,10 @@ def split(
     """Take pain point n out of its theme into a theme of its own."""
     require_lead(session, workspace, actor)
     point = point_numbered(session, workspace, number)
+    others = [other.id or 0 for other in store.points_of_theme(session, point.theme_id)]
     if not _move_to_own_theme(session, workspace, point, now):
         raise PainError(f"Pain point {number} is already a theme of its own.")
+    _label_apart(session, workspace, point, others, actor, now)
     return point
 
 

@@ -13,8 +13,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.pain import EmbeddingUnavailable
 from bot.runtime.logs import redact
 from bot.runtime.manifest import MANIFEST, bot_scopes
+from bot.runtime.services import pain_matcher_for
 from bot.runtime.settings import Settings
 from storage.db import make_engine
 from storage.schema import alembic_config, current_revision, head_revision
@@ -27,6 +29,7 @@ Mode = Literal["socket", "http"]
 TOKEN_CHECK, SCOPES_CHECK, MODE_CHECK = "Slack bot token", "Slack permissions", "Slack connection"
 OAUTH_CHECK = "Slack installs"
 DATABASE_CHECK, SCHEMA_CHECK = "Database", "Database schema"
+PAIN_MATCHING_CHECK = "Pain point matching"
 
 _TOKEN_ERRORS = {
     "invalid_auth": "Slack does not accept SLACK_BOT_TOKEN: it is wrong or incomplete.",
@@ -63,6 +66,7 @@ def diagnose(
         *_slack_findings(settings, client),
         _connection_finding(settings, mode),
         *database_findings(engine),
+        pain_matching_finding(settings),
     ]
 
 
@@ -385,3 +389,21 @@ def _secrets(settings: Settings) -> list[str]:
         settings.slack_client_secret,
     )
     return [value.get_secret_value() for value in values if value is not None]
+
+
+def pain_matching_finding(settings: Settings) -> Finding:
+    """Say which pain point matcher is active and, with a model, whether it answers."""
+    matcher = pain_matcher_for(settings)
+    if matcher.embedder is None:
+        return Finding(
+            PAIN_MATCHING_CHECK, True, f"Pain points are matched by {matcher.describe()}."
+        )
+    try:
+        matcher.embedder.embed(["focusbot doctor checks the model"])
+    except EmbeddingUnavailable as failure:
+        return Finding(
+            PAIN_MATCHING_CHECK,
+            False,
+            f"The model does not answer ({failure}); /pain matches by words until it does.",
+        )
+    return Finding(PAIN_MATCHING_CHECK, True, f"Pain points are matched by {matcher.describe()}.")

@@ -1,4 +1,4 @@
-"""What every listener and job shares: settings, database, clock, Home and digest sections."""
+"""What every listener and job shares: settings, database, clock, sections, pain matcher."""
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.common.digest import DigestSectionBuilder
+from bot.pain import HttpEmbedder, Matcher, OnnxEmbedder
 from bot.runtime.cache import ExpiringCache
 from bot.runtime.settings import Settings
 from storage.base import Workspace
@@ -31,6 +32,7 @@ class Services:
     # A workspace's Web API client, for work outside a request (the Home tab, scheduled posts).
     slack_client: Callable[[Workspace], WebClient] | None = None
     cache: ExpiringCache = field(default_factory=ExpiringCache)
+    pain_matcher: Matcher = field(default_factory=Matcher)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -41,3 +43,21 @@ class Services:
     def now(self) -> datetime:
         """Return the current time, aware, in UTC."""
         return self.clock()
+
+
+def pain_matcher_for(settings: Settings) -> Matcher:
+    """Return the pain matcher the settings ask for: a model on disk, an endpoint, or words."""
+    if settings.pain_model_path is not None:
+        return Matcher(OnnxEmbedder(settings.pain_model_path))
+    if settings.pain_embeddings_url is not None:
+        key = settings.pain_embeddings_api_key
+        return Matcher(
+            HttpEmbedder(
+                settings.pain_embeddings_url,
+                settings.pain_embeddings_model,
+                key.get_secret_value() if key is not None else None,
+                timeout=settings.pain_embeddings_timeout_seconds,
+                batch_size=settings.pain_embeddings_batch_size,
+            )
+        )
+    return Matcher()

@@ -1,5 +1,7 @@
 """Read focusbot's configuration once, from the environment and an optional `.env`."""
 
+from pathlib import Path
+
 from pydantic import PositiveFloat, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -57,6 +59,14 @@ class Settings(BaseSettings):
     log_json: bool = False
     # Calendar feeds on private, loopback or link-local addresses (an on-premises calendar server).
     calendar_private_addresses: bool = False
+    # Pain point matching by meaning: a sentence-embedding model folder (ONNX), or an
+    # OpenAI-compatible embeddings endpoint. Without either, pain points are matched by words.
+    pain_model_path: Path | None = None
+    pain_embeddings_url: str | None = None
+    pain_embeddings_model: str = "text-embedding-3-small"
+    pain_embeddings_api_key: SecretStr | None = None
+    pain_embeddings_timeout_seconds: float = 2.0
+    pain_embeddings_batch_size: int = 64
 
     @field_validator("database_url", "console_database_url")
     @classmethod
@@ -82,6 +92,9 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_client_id",
         "slack_client_secret",
+        "pain_model_path",
+        "pain_embeddings_url",
+        "pain_embeddings_api_key",
         mode="before",
     )
     @classmethod
@@ -119,6 +132,7 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.slack_signing_secret,
             self.slack_client_secret,
+            self.pain_embeddings_api_key,
         )
         return [secret.get_secret_value() for secret in secrets if secret is not None]
 

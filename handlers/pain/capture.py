@@ -136,6 +136,7 @@ def _log_message(
                 logged_by=actor,
                 permalink=permalink,
                 message_ts=ts or None,
+                matcher=services.pain_matcher,
             )
             ensure_digest(session, client, workspace, channel_id, actor, now)
     except PainError as refusal:

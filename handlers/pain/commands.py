@@ -89,7 +89,15 @@ def _run(
         return open_review(services, client, workspace, user_id, command.number, body)
     with services.session() as session:
         if isinstance(command, pain.Log):
-            logged = pain.log_pain(session, workspace, user_id, channel_id, command.text, now)
+            logged = pain.log_pain(
+                session,
+                workspace,
+                user_id,
+                channel_id,
+                command.text,
+                now,
+                matcher=services.pain_matcher,
+            )
             ensure_digest(session, client, workspace, channel_id, user_id, now)
             return logged_reply(logged)
         if isinstance(command, pain.Digest):

@@ -81,12 +81,21 @@ def on_separate_clicked(
     ack()
     services = services_of(context)
     workspace = workspace_of(body, context)
-    point_id = int_value(action.get("value")) or 0
+    point_raw, _, shown_raw = str(action.get("value") or "").partition(":")
+    point_id = int_value(point_raw) or 0
+    shown = [int_value(raw) for raw in shown_raw.split(",") if raw]
 
     def regroup() -> str:
         with services.session() as session:
+            if None in shown:
+                raise PainError("That button is not one of mine.")
             point = pain.keep_separate(
-                session, workspace, body["user"]["id"], point_id, services.now()
+                session,
+                workspace,
+                body["user"]["id"],
+                point_id,
+                services.now(),
+                [shown_id for shown_id in shown if shown_id is not None],
             )
             return f"Kept #{point.number} separate: it is a theme of its own."
 

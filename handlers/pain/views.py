@@ -79,7 +79,11 @@ def logged_reply(logged: Logged) -> Reply:
                 block_id=f"pain_new_{point.id}",
                 elements=[
                     ButtonElement(
-                        text="Keep separate", action_id=SEPARATE_ACTION, value=str(point.id)
+                        text="Keep separate",
+                        action_id=SEPARATE_ACTION,
+                        value=":".join(
+                            [str(point.id), ",".join(str(s.point.id) for s in logged.similar)]
+                        ),
                     )
                 ],
             )
