@@ -1,6 +1,9 @@
 """Matching pain points by meaning: a tiny ONNX model written here, and an embeddings endpoint."""
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,8 +28,9 @@ from bot.pain.matching import Blend
 from bot.pain.quality import simulate
 from bot.runtime.doctor import pain_matching_finding
 from storage.base import Workspace
-from storage.db import session_scope
+from storage.db import make_engine, session_scope
 from storage.pain_matching import PainVector
+from storage.schema import upgrade
 from tests.conftest import BOB, SlackUser, settings_for
 
 # Words of one meaning share one embedding row, so the model knows them for the same thing.
@@ -248,3 +252,38 @@ def test_doctor_says_which_matcher_is_active_and_whether_the_model_answers(
         settings.model_copy(update={"pain_embeddings_url": "http://127.0.0.1:9/v1"})
     )
     assert not down.ok and "matches by words until it does" in down.detail
+
+
+def test_focusbot_pain_reindex_embeds_with_a_progress_bar_and_says_what_it_needs(
+    tmp_path: Path, model_folder: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'reindex.db'}"
+    engine = make_engine(database)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        for text in ("gpu queue again", "wiki docs are stale"):
+            feature.log_pain(session, Workspace("T0CLI"), "U1", "C1", text, NOW)
+    engine.dispose()
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PAIN_", "DATABASE_"))
+    }
+
+    def reindex_command(**variables: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "pain", "reindex"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**environment, "DATABASE_URL": database, **variables},
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
+
+    done = reindex_command(PAIN_MODEL_PATH=str(model_folder))
+    assert done.returncode == 0, done.stderr
+    assert "Embedded 2 pain points" in done.stderr
+    missing = reindex_command()
+    assert missing.returncode == 1
+    assert "PAIN_MODEL_PATH or PAIN_EMBEDDINGS_URL" in missing.stderr
