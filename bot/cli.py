@@ -2,7 +2,6 @@
 
 import logging
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import version
@@ -17,6 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from bot.app.factory import create_focusbot
 from bot.app.web import serve
+from bot.console.lines import PipedLines, TerminalLines
 from bot.console.repl import FocusbotConsole
 from bot.pain import EmbeddingUnavailable, export_pain_points, reindex
 from bot.runtime import metrics
@@ -282,21 +282,11 @@ def _console(settings: Settings) -> None:
     invocation.settings = console_settings  # a database problem is about the console's
     invocation.database_variable = "CONSOLE_DATABASE_URL"
     session = FocusbotConsole(console_settings, terminal)
+    lines = TerminalLines() if sys.stdin.isatty() else PipedLines(sys.stdin, session.echo)
     try:
-        session.run(_input_lines(terminal))
+        session.run(lines)
     finally:
         session.close()
-
-
-def _input_lines(terminal: Terminal) -> Iterator[str]:
-    if not sys.stdin.isatty():
-        yield from sys.stdin
-        return
-    while True:
-        try:
-            yield terminal.input("› ")
-        except (EOFError, KeyboardInterrupt):
-            return
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -41,3 +41,10 @@ def timezone_of(
     person.timezone, person.fetched_at = fetched, now
     add_or_take_existing(session, person, lambda: find_person(session, workspace, user_id))
     return fetched
+
+
+def forget_timezone(session: Session, workspace: Workspace, user_id: str) -> None:
+    """Forget a person's remembered timezone, so the next use asks Slack again."""
+    person = find_person(session, workspace, user_id)
+    if person is not None:
+        session.delete(person)

@@ -62,6 +62,8 @@ class FakeSlack:
         self.public_members: dict[str, set[str]] = {}
         self.calls: list[Call] = []
         self.messages: list[dict[str, Any]] = []
+        # Files the app uploaded, by id: their name and content.
+        self.files: dict[str, dict[str, str]] = {}
         self._scripts: dict[str, list[Scripted]] = {}
         self._chaos_rate = 0.0
         self._chaos_methods: frozenset[str] = frozenset()
@@ -210,6 +212,8 @@ class FakeSlack:
             file_id = f"F{next(self._timestamps):08d}"
             port = self._server.server_address[1]
             url = f"http://127.0.0.1:{port}/upload/{file_id}"
+            with self._lock:
+                self.files[file_id] = {"name": str(params.get("filename", "")), "content": ""}
             return {"ok": True, "upload_url": url, "file_id": file_id}
         if method == "files.completeUploadExternal":
             files = params.get("files")
@@ -217,6 +221,11 @@ class FakeSlack:
             uploaded = [{"id": f.get("id"), "title": f.get("title")} for f in files]
             return {"ok": True, "files": uploaded}
         return {"ok": True}
+
+    def receive_file(self, file_id: str, content: str) -> None:
+        """Keep the content of a file the app uploads to its upload address."""
+        with self._lock:
+            self.files.setdefault(file_id, {"name": file_id})["content"] = content
 
     def _post(self, params: dict[str, Any]) -> dict[str, Any]:
         message = {
@@ -318,6 +327,8 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             path, _, query = self.path.partition("?")
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode("utf-8") if length else ""
+            if path.startswith("/upload/"):
+                fake.receive_file(path.removeprefix("/upload/"), raw)
             params = _parse(raw, self.headers.get("Content-Type", ""))
             params.update(dict(parse_qsl(query)))
             bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
