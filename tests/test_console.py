@@ -50,7 +50,7 @@ def test_the_console_drives_focus_commands_buttons_home_and_the_schedule(tmp_pat
     assert "@alex · in focus today" in out
     assert "@you finished “Ship the eval harness”" in out
     assert "There is no item 7: the list has one item, number 1." in out
-    assert "I don't know `/focus frobnicate`. Nothing was changed." in out
+    assert "I don't know /focus frobnicate. Nothing was changed." in out
     assert "your Home tab" in out
     assert "Weekly focus check" in out
     assert "Traceback" not in out + result.stderr

@@ -142,9 +142,9 @@ def _option(field: Field, answer: str) -> dict[str, Any] | None:
         text = _option_text(option).casefold()
         if wanted in (text, str(option.get("value", "")).casefold(), _unnumbered(text)):
             return option
-    starting = [o for o in options if _unnumbered(_option_text(o).casefold()).startswith(wanted)]
-    if len(starting) == 1:
-        return starting[0]
+    containing = [o for o in options if wanted in _option_text(o).casefold()]
+    if len(containing) == 1:
+        return containing[0]
     raise WrongAnswer(
         f"“{answer}” is none of the {field.label} options: "
         f"give a number from 1 to {len(options)} or an option's text."

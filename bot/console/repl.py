@@ -353,7 +353,8 @@ class FocusbotConsole:
     def _label(self, call: Call) -> str:
         method, params = call.method, call.params
         if method == "views.publish":
-            return f"@{self.directory.user_name(str(params.get('user_id', '')))}'s Home tab"
+            owner = self.directory.user_name(str(params.get("user_id", "")))
+            return "your Home tab" if owner == self.state.user else f"@{owner}'s Home tab"
         if method == "files.completeUploadExternal":
             return "file, " + self.directory.audience(str(params.get("channel_id", "")))
         if method == "chat.postEphemeral":

@@ -1,0 +1,143 @@
+"""The console as a stand-in for Slack: piped lines in, what the terminal shows out."""
+
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rich.console import Console as Terminal
+
+from bot.console.lines import PipedLines
+from bot.console.repl import FocusbotConsole
+from bot.runtime.settings import Settings
+
+
+@pytest.fixture
+def run_console(database_url: str) -> Iterator[Any]:
+    """Return a function that pipes lines into one console session and returns what it showed."""
+    screen = io.StringIO()
+    terminal = Terminal(file=screen, width=160, highlight=False, markup=False, color_system=None)
+    settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+    console = FocusbotConsole(settings, terminal)
+
+    def run(*lines: str) -> str:
+        start = screen.tell()
+        console.run(PipedLines([line + "\n" for line in lines], console.echo))
+        return screen.getvalue()[start:]
+
+    try:
+        yield run
+    finally:
+        console.close()
+        console.focusbot.services.engine.dispose()
+
+
+def styled(*lines: str, database_url: str) -> str:
+    """Run a console on a colour terminal; return what it showed, escape codes included."""
+    screen = io.StringIO()
+    terminal = Terminal(
+        file=screen, width=160, force_terminal=True, color_system="standard", highlight=False
+    )
+    settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+    console = FocusbotConsole(settings, terminal)
+    try:
+        console.run(PipedLines([line + "\n" for line in lines], console.echo))
+    finally:
+        console.close()
+        console.focusbot.services.engine.dispose()
+    return screen.getvalue()
+
+
+def test_mrkdwn_is_shown_as_terminal_styles_not_as_marks(database_url: str) -> None:
+    out = styled("/focus add Ship the eval harness", "/focus help", database_url=database_url)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    assert "*Focus*" not in plain and "`/focus done <n>`" not in plain
+    assert "Focus · #ml-team" in plain
+    assert "\x1b[1mFocus\x1b[0m" in out  # bold, as Slack shows *Focus*
+    assert re.search(r"\x1b\[[0-9;]*m/focus done <n>\x1b\[0m", out)  # code, styled apart
+
+
+def test_each_line_is_echoed_once_after_its_prompt(run_console: Any) -> None:
+    out = run_console("/focus add Ship the eval harness", "as alex", "in #infra", "/focus")
+    assert out.count("@you #ml-team › /focus add Ship the eval harness") == 1
+    assert "@alex #infra › /focus" in out
+
+
+def test_buttons_are_numbered_per_message_and_older_ones_stay_clickable(run_console: Any) -> None:
+    out = run_console("/focus add Ship the eval harness", "/focus add Fix the flaky loader")
+    assert "only you · message 2" in out
+    assert out.count("[1] Done  [2] Drop") == 2 and "[3] Done  [4] Drop" in out
+    out = run_console("click 3")  # the newest message's third button: Done on item 2
+    assert "finished “Fix the flaky loader”" in out
+    out = run_console("click 1.1")  # the first message's first button: Done on item 1
+    assert "finished “Ship the eval harness”" in out
+    out = run_console("click 9.1", "click 0")
+    assert out.count("Click a button by its number") == 2
+
+
+def test_a_modal_lists_its_inputs_numbers_options_and_takes_numbers_or_text(
+    run_console: Any,
+) -> None:
+    run_console("/pain the GPU queue is stuck again")
+    out = run_console("/pain review", "1", "PLANNED", "Booked more GPUs")
+    assert "modal: Review pain points" in out
+    assert "1. Theme (pick one" in out and "2. Status (pick one" in out
+    assert "3) planned" in out and "3. Note for the people who reported it" in out
+    assert "(sent)" in out
+    out = run_console("/pain show 1")
+    assert "planned" in out.lower()
+    out = run_console("/pain review", "gpu queue is stuck again", "in progress", "")
+    assert "(sent)" in out
+    assert "in progress" in run_console("/pain show 1").lower()
+
+
+def test_cancel_closes_a_modal_and_a_wrong_answer_in_a_pipe_moves_on(run_console: Any) -> None:
+    run_console("/pain the GPU queue is stuck again")
+    out = run_console("/pain review", "cancel", "/focus add After the modal")
+    assert "(modal closed, nothing sent)" in out
+    assert "Added “After the modal”" in out
+    out = run_console("/pain review", "No such theme", "/focus add Still read")
+    assert "“No such theme” is none of the Theme options" in out
+    assert "Added “Still read”" in out
+    out = run_console("/pain review", "1", "quit", "/focus add Never read")
+    assert "(modal closed, nothing sent)" in out and "Never read" not in out
+
+
+def test_each_post_says_who_sees_it(run_console: Any) -> None:
+    out = run_console("/focus add Ship the eval harness")
+    assert "only you · message 1" in out
+    out = run_console("/focus share")
+    assert "in #ml-team" in out
+    run_console("/pain leads add @lead", "as lead", "/pain threshold 2 4")
+    out = run_console("as sam", "/pain GPU queue stuck", "as kim", "/pain GPU queue stuck")
+    assert "DM to @lead" in out and "Demand is growing: 2 people" in out
+    assert "DM to @kim" not in out and "your DM with focusbot" not in out
+
+
+def test_an_export_is_shown_as_a_file_with_its_first_lines(run_console: Any) -> None:
+    run_console("/pain the GPU queue is stuck again", "/pain the loader is flaky")
+    out = run_console("/pain export")
+    assert "file, DM to @you" in out
+    assert re.search(r"pain-points-\d{4}-\d{2}-\d{2}\.csv · \d+ bytes · 3 lines", out)
+    assert "number,created_at,reporter" in out and "the loader is flaky" in out
+
+
+def test_tz_takes_effect_at_once(run_console: Any) -> None:
+    run_console("/maker")
+    out = run_console("tz America/New_York", "/maker")
+    assert "Times in your timezone (America/New_York)" in out
+    assert "(America/New_York)" in run_console("time")
+
+
+def test_wait_shows_each_post_with_its_time_and_summarises_a_long_stretch(
+    run_console: Any,
+) -> None:
+    run_console("/focus add Ship the eval harness")
+    out = run_console("wait 3w")
+    assert re.search(r"in #ml-team · Mon \d{1,2} \w{3} \d{4}, \d\d:\d\d", out)
+    assert "Weekly focus check" in out
+    out = run_console("wait 30w")
+    assert re.search(r"… and \d+ more posts from", out)
+    assert re.search(r"\d+ × Weekly focus check · in #ml-team", out)
+    assert len(out.splitlines()) < 150
