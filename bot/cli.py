@@ -254,7 +254,7 @@ def _prepared_engine(settings: Settings) -> Engine:
     elif not is_current(engine):
         raise SetupError(
             f"The database schema is at {current_revision(engine) or 'nothing yet'}, "
-            f"focusbot needs {head_revision(engine)}: run  focusbot migrate"
+            f"focusbot needs {head_revision(engine)}: run `focusbot migrate` first."
         )
     return engine
 

@@ -1,5 +1,6 @@
 """Block Kit helpers shared by every feature: escaping, cutting to Slack's limits."""
 
+import re
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
@@ -17,11 +18,17 @@ MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
 MAX_CONTEXT_TEXT = 2000
 MAX_FALLBACK_TEXT = 3000
+ESCAPED_USER_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)&gt;")
 
 
 def escape(text: str) -> str:
     """Make user text safe in mrkdwn: it can never ping a channel or break the layout."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_keeping_mentions(text: str) -> str:
+    """Escape user text like `escape`, but show its user mentions (`<@U…>`) as mentions."""
+    return ESCAPED_USER_MENTION.sub(r"<@\1>", escape(text))
 
 
 def cut(text: str, limit: int) -> str:

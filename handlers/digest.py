@@ -7,11 +7,20 @@ from slack_sdk.models.blocks import Block
 from sqlmodel import Session
 
 from bot.common import digest
+from bot.common.dates import day_text
 from bot.common.digest import DigestLine, DigestSection, DigestSectionBuilder, DigestWindow
 from bot.common.outbox import payload_of
 from bot.common.recurrence import zone
 from bot.runtime.services import Services
-from handlers.blocks import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, context, escape, fit, header
+from handlers.blocks import (
+    MAX_MESSAGE_BLOCKS,
+    MAX_SECTION_TEXT,
+    context,
+    escape,
+    escape_keeping_mentions,
+    fit,
+    header,
+)
 from handlers.blocks import section as section_block
 from handlers.slack import int_value
 from storage.base import Workspace
@@ -25,7 +34,8 @@ MAX_LINE_LENGTH = 280
 def digest_blocks(sections: Sequence[DigestSection], window: DigestWindow) -> list[Block]:
     """Render the digest: a header, then each section's first lines and how many more there are."""
     tz = zone(window.timezone)
-    span = f"{window.start.astimezone(tz):%a %d %b} – {window.end.astimezone(tz):%a %d %b %Y}"
+    start, end = window.start.astimezone(tz), window.end.astimezone(tz)
+    span = f"{day_text(start, year=False)} – {day_text(end)}"
     blocks: list[Block] = [header("Weekly ML sync digest"), context(escape(span))]
     if not sections:
         blocks.append(section_block("_A quiet week: nothing new to report._"))
@@ -49,7 +59,7 @@ def _section_text(part: DigestSection) -> str:
 
 
 def _line_text(line: DigestLine) -> str:
-    text = escape(line.text)
+    text = escape_keeping_mentions(line.text)
     if len(text) > MAX_LINE_LENGTH:
         text = text[: MAX_LINE_LENGTH - 1] + "…"
     people = ", ".join(f"<@{user_id}>" for user_id in line.people[:10])

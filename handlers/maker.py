@@ -28,6 +28,7 @@ from handlers.slack import (
     note,
     services_of,
     timezone_fetcher,
+    usage_error_reply,
     usage_reply,
     workspace_of,
 )
@@ -59,7 +60,7 @@ def on_maker_command(
     try:
         command = maker.parse_command(body.get("text") or "")
     except UsageError as error:
-        answer_command(ack, respond, usage(str(error)))
+        answer_command(ack, respond, usage_error_reply(error, usage))
         return
     reply = run(services, client, workspace, body["user_id"], body["channel_id"], command)
     answer_command(ack, respond, reply)
@@ -93,7 +94,7 @@ def run(
                 )
             return _carry_out(session, workspace, user_id, channel_id, command, timezone, now)
     except UsageError as error:
-        return usage(str(error))
+        return usage_error_reply(error, usage)
     except MakerError as refusal:
         return note(escape(refusal.message), HINT)
     except NotALead as refusal:
@@ -191,6 +192,8 @@ def _rules(schedule: TeamSchedule, timezone: str) -> str:
         f"team timezone {escape(schedule.timezone)}",
         f"working day {format_clock(schedule.day[0])}–{format_clock(schedule.day[1])} Mon–Fri",
         f"meeting-free days: {free}",
+        f"a meeting is long from {maker.hours(timedelta(minutes=schedule.long_minutes))} "
+        f"and big from {schedule.big_attendees} people",
         "scheduled posts wait for the next window"
         if schedule.defer_posts
         else "scheduled posts are not held back",

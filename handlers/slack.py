@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.common.caller import Caller
+from bot.common.usage import UsageError
 from bot.runtime.services import Services
 from handlers.blocks import as_dicts, context, escape, fallback, fit, section
 from storage.base import Workspace
@@ -53,6 +54,13 @@ def usage_reply(usage: str, problem: str = "", *more: Block) -> Reply:
     return Reply(text, [section(text), *more])
 
 
+def usage_error_reply(error: UsageError, usage: Callable[[str], Reply]) -> Reply:
+    """Say in one line what was wrong; the whole usage only for an unknown subcommand."""
+    if error.show_usage:
+        return usage(str(error))
+    return note(f"{escape(str(error))} Nothing was changed.")
+
+
 def answer_command(ack: Ack, respond: Callable[..., Any], reply: Reply) -> None:
     """Acknowledge a slash command with its answer: privately, or posted for everyone."""
     if reply.public:
@@ -65,7 +73,7 @@ def answer_command(ack: Ack, respond: Callable[..., Any], reply: Reply) -> None:
 def command_listener(
     parse: Callable[[str], Command],
     usage: Callable[[str], Reply],
-    usage_error: type[Exception],
+    usage_error: type[UsageError],
     run: Callable[[Services, WebClient, Caller, Command], Reply],
 ) -> Callable[..., None]:
     """Return a slash command listener: parse the text, run it, answer within three seconds."""
@@ -81,7 +89,7 @@ def command_listener(
         try:
             command = parse(body.get("text") or "")
         except usage_error as error:
-            answer_command(ack, respond, usage(str(error)))
+            answer_command(ack, respond, usage_error_reply(error, usage))
             return
         answer_command(ack, respond, run(services_of(context), client, caller, command))
 

@@ -134,7 +134,7 @@ def test_top_ranks_themes_by_distinct_people_with_trend_and_merge_never_counts_t
         first, second = top.index("1. *No access to the clickstream table*"), top.index("2. ")
         assert first < second
         assert "2 people · :arrow_upper_right: rising (0 before)" in top
-        assert "first seen 02 Nov 2026, last seen 02 Nov 2026" in top
+        assert "first seen Mon 2 Nov 2026, last seen Mon 2 Nov 2026" in top
         assert "> #3 still no read permission on the clickstream table" in top
         assert "Labeling" not in top  # reported before the window
 
@@ -173,8 +173,9 @@ def test_leads_are_named_by_anyone_first_then_only_by_leads(slack: SlackUser) ->
     assert "Only the workspace's leads may do that" in refused.text
     assert f"Leads: <@{BOB}>." in pain(slack, "leads").text
     added = pain(slack, f"leads add <@{CAROL}|carol> <@{ALICE}|alice>", user=BOB).text
-    assert f"<@{CAROL}>, <@{ALICE}> are now a lead" in added
-    assert "no longer a lead" in pain(slack, f"leads remove <@{BOB}|bob>", user=CAROL).text
+    assert f"<@{CAROL}>, <@{ALICE}> are now leads" in added
+    removed = pain(slack, f"leads remove <@{BOB}|bob>", user=CAROL).text
+    assert f"<@{BOB}> is no longer a lead." in removed
     assert "Mention the people" in pain(slack, "leads add bob").text
 
 

@@ -19,6 +19,20 @@ def without_mentions(text: str) -> str:
     return " ".join(USER_MENTION.sub(" ", text).split())
 
 
+def with_inner_mentions(text: str) -> str:
+    """Drop the mentions that open or close the text and keep those within it, as `<@U…>`.
+
+    `Retrain with @alex and @sam @kim` reads `Retrain with <@UALEX> and <@USAM>`: the mentions
+    at the ends only tag people, the ones inside are part of what is said.
+    """
+    words = USER_MENTION.sub(lambda m: f" <@{m.group(1)}> ", text).split()
+    while words and USER_MENTION.fullmatch(words[0]):
+        words.pop(0)
+    while words and USER_MENTION.fullmatch(words[-1]):
+        words.pop()
+    return " ".join(words)
+
+
 def plain_text(text: str) -> str:
     """Turn Slack's escaped message text into the plain text a person typed.
 

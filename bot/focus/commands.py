@@ -3,8 +3,15 @@
 import re
 from dataclasses import dataclass
 
-from bot.common.mentions import USER_MENTION, mentioned_users, plain_text, without_mentions
+from bot.common.mentions import (
+    USER_MENTION,
+    mentioned_users,
+    plain_text,
+    with_inner_mentions,
+    without_mentions,
+)
 from bot.common.recurrence import is_known_timezone, parse_clock, parse_weekday
+from bot.common.usage import UsageError
 
 MIN_CAP, MAX_CAP = 1, 7
 MAX_ITEM_LENGTH = 280
@@ -31,10 +38,6 @@ USAGE = """\
 /focus follow #channel — show that team's list first on your Home tab (`unfollow` to stop)
 /focus digest [here <day> <HH:MM> [timezone] | off] — every team's focus, posted weekly here
 /focus help — this text"""
-
-
-class UsageError(Exception):
-    """The command could not be read; the message says how to write it."""
 
 
 class FocusError(Exception):
@@ -230,7 +233,7 @@ def parse_command(text: str) -> Command:
         return Follow(channel_id, stop=word == "unfollow")
     if word == "digest":
         return _parse_across_post(rest)
-    return _usage(f"I don't know `/focus {_quote(word)}`.")
+    return _usage(f"I don't know `/focus {_quote(word)}`.", show_usage=True)
 
 
 def _parse_item_command(word: str, rest: str) -> Command:
@@ -306,8 +309,8 @@ def _channel(rest: str, example: str) -> str:
 
 def _item_text(raw: str, example: str) -> tuple[str, tuple[str, ...]]:
     owners = tuple(mentioned_users(raw))
-    text = without_mentions(plain_text(raw))
-    if not text:
+    text = with_inner_mentions(plain_text(raw))
+    if not without_mentions(text):
         _usage(f"Say what the item is, for example `{example}`.")
     if len(text) > MAX_ITEM_LENGTH:
         _usage(
@@ -340,5 +343,5 @@ def _quote(word: str) -> str:
     return plain_text(word)[:40].replace("`", "'")
 
 
-def _usage(message: str) -> Command:
-    raise UsageError(message)
+def _usage(message: str, *, show_usage: bool = False) -> Command:
+    raise UsageError(message, show_usage=show_usage)

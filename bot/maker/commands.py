@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NoReturn
 
+from bot.common.dates import day_text, moment_text
 from bot.common.mentions import mentioned_users, plain_text
 from bot.common.recurrence import (
     WEEKDAYS,
@@ -15,6 +16,7 @@ from bot.common.recurrence import (
     parse_weekday,
     zone,
 )
+from bot.common.usage import UsageError
 from bot.maker.calendar import calendar_address
 from bot.maker.schedule import WORKDAYS
 
@@ -38,10 +40,6 @@ USAGE = """\
 /maker help — this text"""
 
 WHEN_EXAMPLE = "/maker check tomorrow 14:00 45m"
-
-
-class UsageError(Exception):
-    """The command could not be read; the message says how to write it."""
 
 
 class MakerError(Exception):
@@ -126,7 +124,7 @@ def parse_command(text: str) -> Command:
     if word == "calendar":
         # Read the address from the raw text: Slack wraps links as <address|label>.
         return _parse_calendar(text.strip().partition(" ")[2].strip())
-    return _usage(f"I don't know `/maker {_quote(word)}`.")
+    return _usage(f"I don't know `/maker {_quote(word)}`.", show_usage=True)
 
 
 def _parse_set(rest: str) -> SetCommand:
@@ -303,8 +301,8 @@ def _quote(word: str) -> str:
     return word[:40].replace("`", "'")
 
 
-def _usage(message: str) -> NoReturn:
-    raise UsageError(message)
+def _usage(message: str, *, show_usage: bool = False) -> NoReturn:
+    raise UsageError(message, show_usage=show_usage)
 
 
 def resolve_when(words: Sequence[str], timezone: str, now: datetime) -> datetime:
@@ -335,7 +333,7 @@ def resolve_when(words: Sequence[str], timezone: str, now: datetime) -> datetime
         moment = _wall_clock(day + timedelta(days=7), minute, timezone)
     if moment <= now:
         raise UsageError(
-            f"That is in the past ({moment.astimezone(tz):%a %d %b %Y %H:%M}). "
+            f"That is in the past ({moment_text(moment.astimezone(tz))}). "
             f"Give a time ahead, for example `{WHEN_EXAMPLE}`."
         )
     if moment > now + timedelta(days=366):
@@ -388,11 +386,11 @@ def _wall_clock(day: date, minute: int, timezone: str) -> datetime:
         moment = first.astimezone(UTC)
         if moment.astimezone(tz).replace(tzinfo=None) != wall:
             raise UsageError(
-                f"{format_clock(minute)} does not exist on {day:%a %d %b %Y} in {timezone}: the "
+                f"{format_clock(minute)} does not exist on {day_text(day)} in {timezone}: the "
                 "clocks skip that hour. Pick another time, for example one hour later."
             )
         raise UsageError(
-            f"{format_clock(minute)} happens twice on {day:%a %d %b %Y} in {timezone}: the clocks "
+            f"{format_clock(minute)} happens twice on {day_text(day)} in {timezone}: the clocks "
             "go back that night. Pick a time outside that hour, for example one hour later."
         )
     return first.astimezone(UTC)

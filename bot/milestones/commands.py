@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.common.mentions import plain_text
+from bot.common.usage import UsageError
 from storage.milestones import DEFAULT_CONFIDENCE
 
 MAX_TITLE_LENGTH = 200
@@ -18,7 +19,7 @@ USAGE = """\
 /milestone add <title> target <date> [confidence <p>%] — add a milestone (default 50%)
 /milestone show <n> — milestone n's whole history, with its confidence trail
 /milestone edit <n> title <text> — rename milestone n
-/milestone edit <n> target <date> [because <reason>] — move milestone n's target
+/milestone edit <n> target <date> [confidence <p>%] [because <reason>] — move milestone n's target
 /milestone edit <n> confidence <p>% — change how likely milestone n is to work out
 /milestone achieved <n> — milestone n is achieved
 /milestone drop <n> [reason] — drop milestone n
@@ -31,10 +32,6 @@ DATE_HINT = (
     "Dates: `2027-03-01`, `end of march`, `march 15`, `in 10 weeks`, `in 3 months`, `Q2`, "
     "`Q2 2027`, `end of year` — read in the team's timezone, always ahead of today."
 )
-
-
-class UsageError(Exception):
-    """The command could not be read; the message says how to write it."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +178,7 @@ def parse_command(text: str) -> Command:
         if rest.lower() == "off":
             return Checkins(None, off=True)
         return Checkins(_weeks(rest, MAX_CHECKIN_WEEKS, "/milestone checkins 2") if rest else None)
-    return _usage(f"I don't know `/milestone {_quote(word)}`.")
+    return _usage(f"I don't know `/milestone {_quote(word)}`.", show_usage=True)
 
 
 def _parse_add(rest: str) -> Add:
@@ -265,5 +262,5 @@ def _quote(word: str) -> str:
     return word[:40].replace("`", "'")
 
 
-def _usage(message: str) -> Any:
-    raise UsageError(message)
+def _usage(message: str, *, show_usage: bool = False) -> Any:
+    raise UsageError(message, show_usage=show_usage)

@@ -44,7 +44,8 @@ def _digest_line(event: MilestoneEvent, milestone: Milestone) -> str:
     if event.kind == "confidence":
         return f"Confidence: {name} — {event.before}% → {event.after}%"
     if event.kind == "created":
-        return f"New: {name} — target {format_date(milestone.target)}, {event.confidence}%"
+        target = date.fromisoformat(event.after) if event.after else milestone.target
+        return f"New: {name} — target {format_date(target)}, {event.confidence}%"
     if event.kind in (ACHIEVED, DROPPED):
         return f"{event.kind.capitalize()}: {name}"
     return ""

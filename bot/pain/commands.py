@@ -5,6 +5,7 @@ from typing import Any
 
 from bot.common.mentions import USER_MENTION, mentioned_users, plain_text
 from bot.common.recurrence import is_known_timezone, parse_clock, parse_weekday
+from bot.common.usage import UsageError
 from storage.pain import CLOSED_STATUSES, STATUSES
 
 MAX_TEXT_LENGTH = 1000
@@ -64,10 +65,6 @@ SUBCOMMANDS = frozenset(
     digest"""
     )
 )
-
-
-class UsageError(Exception):
-    """The command could not be read; the message says how to write it."""
 
 
 class PainError(Exception):
@@ -377,5 +374,5 @@ def _quote(word: str) -> str:
     return word[:40].replace("`", "'")
 
 
-def _usage(message: str) -> Any:
-    raise UsageError(message)
+def _usage(message: str, *, show_usage: bool = False) -> Any:
+    raise UsageError(message, show_usage=show_usage)

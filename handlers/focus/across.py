@@ -12,7 +12,7 @@ from bot.common.caller import Caller
 from bot.common.people import timezone_of
 from bot.focus import Across, TeamView, TeamWeek
 from bot.runtime.services import Services
-from handlers.blocks import context, cut, escape, header, section
+from handlers.blocks import context, cut, escape_keeping_mentions, header, section
 from handlers.focus.conversations import conversations_for
 from handlers.focus.views import list_blocks, people
 from handlers.slack import Reply, note, timezone_fetcher
@@ -115,7 +115,8 @@ def team_section(
     pin = " · :pushpin: following" if following else ""
     lines = [f"*{where}* · {len(view.items)} of {focus_list.cap} · {changed}{pin}"]
     lines += [
-        f"{item.number}. {escape(cut(item.text, ITEM_TEXT_SHOWN))} — {people(item.owners)}"
+        f"{item.number}. {escape_keeping_mentions(cut(item.text, ITEM_TEXT_SHOWN))} — "
+        f"{people(item.owners)}"
         f" · {focus.in_focus_for(item.in_focus)}"
         + (" · :hourglass: *stalled*" if item.stalled else "")
         for item in view.items
@@ -178,7 +179,7 @@ def _week_lines(week: TeamWeek) -> list[str]:
 
 
 def _texts(texts: tuple[str, ...]) -> str:
-    shown = "; ".join(escape(cut(text, 80)) for text in texts[:WEEK_TEXTS_SHOWN])
+    shown = "; ".join(escape_keeping_mentions(cut(text, 80)) for text in texts[:WEEK_TEXTS_SHOWN])
     more = len(texts) - WEEK_TEXTS_SHOWN
     return shown + (f"; …and {more} more" if more > 0 else "")
 

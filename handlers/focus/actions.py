@@ -22,7 +22,7 @@ from bot.common.mentions import plain_text
 from bot.focus import FocusError
 from bot.runtime.services import Services
 from handlers import home
-from handlers.blocks import cut, escape
+from handlers.blocks import cut, escape_keeping_mentions
 from handlers.focus.views import list_reply
 from handlers.slack import int_value, services_of, workspace_of
 from storage import focus as store
@@ -78,9 +78,9 @@ def _on_item_clicked(
             item = focus.open_item(session, workspace, item_id or 0)
             list_id = item.list_id
             change(session, item, actor, now)
-            headline = f"<@{actor}> {verb} “{escape(item.text)}”."
+            headline = f"<@{actor}> {verb} “{escape_keeping_mentions(item.text)}”."
     except FocusError as refusal:
-        headline = escape(refusal.message)
+        headline = escape_keeping_mentions(refusal.message)
         if item_id is not None:
             with services.session() as session:
                 gone = store.get_item(session, workspace, item_id)

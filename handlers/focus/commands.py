@@ -7,11 +7,19 @@ from sqlmodel import Session
 
 from bot import focus
 from bot.common.caller import Caller
+from bot.common.dates import moment_text
 from bot.common.people import timezone_of
 from bot.common.recurrence import zone
 from bot.focus import Checkin, FocusError
 from bot.runtime.services import Services
-from handlers.blocks import context, escape, header, packed_sections, section
+from handlers.blocks import (
+    context,
+    escape,
+    escape_keeping_mentions,
+    header,
+    packed_sections,
+    section,
+)
 from handlers.focus.across import ACROSS_COMMANDS, run_across
 from handlers.focus.views import list_blocks, list_reply, people, summary
 from handlers.slack import Reply, note, timezone_fetcher, usage_reply
@@ -84,7 +92,9 @@ def _change_list(
 ) -> Reply:
     if isinstance(command, focus.Add):
         item = focus.add_item(session, focus_list, actor, command.text, command.owners, now)
-        return list_reply(session, focus_list, now, f"Added “{escape(item.text)}”.")
+        return list_reply(
+            session, focus_list, now, f"Added “{escape_keeping_mentions(item.text)}”."
+        )
     if isinstance(command, focus.Limit) and command.cap is not None:
         focus.set_cap(session, focus_list, command.cap, actor, now)
     elif isinstance(command, focus.Checkin):
@@ -122,7 +132,7 @@ def _change_item(
         command, focus.Finish | focus.Drop | focus.Edit | focus.Move | focus.SetOwners
     )
     item = focus.item_at(session, focus_list, command.number)
-    text = escape(item.text)
+    text = escape_keeping_mentions(item.text)
     if isinstance(command, focus.Finish):
         focus.finish(session, item, actor, now)
         headline = f"Finished “{text}”. :tada:"
@@ -131,7 +141,7 @@ def _change_item(
         headline = f"Dropped “{text}”."
     elif isinstance(command, focus.Edit):
         focus.edit(session, item, actor, command.text, command.owners, now)
-        headline = f"Item {command.number} now reads “{escape(item.text)}”."
+        headline = f"Item {command.number} now reads “{escape_keeping_mentions(item.text)}”."
     elif isinstance(command, focus.Move):
         focus.move(session, item, command.position, actor, now)
         headline = f"Moved “{text}” to position {command.position}."
@@ -144,9 +154,12 @@ def _change_item(
 def _refusal(session: Session, caller: Caller, refusal: FocusError, now: datetime) -> Reply:
     focus_list = focus.find_list(session, caller)
     if not refusal.show_list or focus_list is None:
-        return note(escape(refusal.message), HINT)
+        return note(escape_keeping_mentions(refusal.message), HINT)
     view = focus.view_of(session, focus_list, now)
-    return Reply(refusal.message, [section(escape(refusal.message)), *list_blocks(view, now)])
+    return Reply(
+        refusal.message,
+        [section(escape_keeping_mentions(refusal.message)), *list_blocks(view, now)],
+    )
 
 
 def _history_reply(
@@ -159,8 +172,10 @@ def _history_reply(
     verbs = {"added": "added", "done": "finished", "dropped": "dropped"}
     tz = zone(timezone)
     lines = [
-        f"{event.at.astimezone(tz):%a %d %b %H:%M} · <@{event.actor_id}> {verbs[event.kind]} "
-        f"“{escape(event.item_text)}”" + (f" — {escape(event.detail)}" if event.detail else "")
+        f"{moment_text(event.at.astimezone(tz), year=False)} · "
+        f"<@{event.actor_id}> {verbs[event.kind]} "
+        f"“{escape_keeping_mentions(event.item_text)}”"
+        + (f" — {escape(event.detail)}" if event.detail else "")
         for event in reversed(events)
     ]
     title = f"Focus history, last {span}"

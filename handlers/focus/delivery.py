@@ -10,7 +10,14 @@ from bot import focus
 from bot.common.outbox import payload_of
 from bot.focus import ListView
 from bot.runtime.services import Services
-from handlers.blocks import as_dicts, context, escape, fit, header, section
+from handlers.blocks import (
+    as_dicts,
+    context,
+    escape_keeping_mentions,
+    fit,
+    header,
+    section,
+)
 from handlers.focus.across import PRIVACY_NOTE, counted, team_section
 from handlers.focus.conversations import SlackConversations
 from handlers.focus.views import list_blocks, summary
@@ -48,7 +55,8 @@ def checkin_blocks(view: ListView, now: datetime) -> list[Block]:
     if view.stalled:
         weeks = view.focus_list.stall_weeks
         names = "\n".join(
-            f"• *{item.number}.* {escape(item.text)} — in focus {focus.in_focus_for(item.in_focus)}"
+            f"• *{item.number}.* {escape_keeping_mentions(item.text)} "
+            f"— in focus {focus.in_focus_for(item.in_focus)}"
             for item in view.stalled
         )
         blocks.append(

@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from bot import focus
 from bot.focus import ListView
-from handlers.blocks import context, cut, escape, section
+from handlers.blocks import context, cut, escape_keeping_mentions, section
 from handlers.slack import Reply
 from storage.focus import FocusList
 
@@ -35,7 +35,7 @@ def list_blocks(view: ListView, now: datetime, *, buttons: bool = True) -> list[
         )
         blocks.append(
             section(
-                f"*{item.number}.* {escape(item.text)}\n"
+                f"*{item.number}.* {escape_keeping_mentions(item.text)}\n"
                 f"{people(item.owners)} · in focus {focus.in_focus_for(item.in_focus)}{stalled}"
             )
         )
@@ -60,7 +60,7 @@ def _item_buttons(item: focus.ItemView) -> ActionsBlock:
                 value=str(item.item_id),
                 confirm=ConfirmObject(
                     title="Drop this item?",
-                    text=f"“{escape(label)}” leaves the list.",
+                    text=f"“{escape_keeping_mentions(label)}” leaves the list.",
                     confirm="Drop",
                     deny="Keep",
                 ),

@@ -20,6 +20,7 @@ from slack_sdk.models.views import View
 from sqlmodel import Session
 
 from bot import milestones
+from bot.common.dates import moment_text
 from bot.common.recurrence import zone
 from bot.runtime.services import Services
 from handlers.blocks import MAX_VIEW_BLOCKS, context, cut, escape, header, section
@@ -147,7 +148,7 @@ def calibration_reply(session: Session, board: MilestoneBoard | None) -> Reply:
 
 
 def local_time(moment: datetime, timezone: str) -> str:
-    return f"{moment.astimezone(zone(timezone)):%a %d %b %Y %H:%M}"
+    return f"{moment_text(moment.astimezone(zone(timezone)))}"
 
 
 def reminder_blocks(

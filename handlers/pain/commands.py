@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from bot import pain
 from bot.common import digest
+from bot.common.dates import day_text
 from bot.common.leads import NotALead, add_leads, lead_ids, may_decide, remove_lead, require_lead
 from bot.common.recurrence import zone
 from bot.pain import PainError, UsageError
@@ -33,7 +34,14 @@ from handlers.pain.views import (
     usage,
     user_timezone,
 )
-from handlers.slack import Reply, answer_command, note, services_of, workspace_of
+from handlers.slack import (
+    Reply,
+    answer_command,
+    note,
+    services_of,
+    usage_error_reply,
+    workspace_of,
+)
 from storage.base import Workspace
 
 log = logging.getLogger(__name__)
@@ -56,7 +64,7 @@ def on_pain_command(
     try:
         command = pain.parse_command(body.get("text") or "")
     except UsageError as error:
-        answer_command(ack, respond, usage(str(error)))
+        answer_command(ack, respond, usage_error_reply(error, usage))
         return
     if isinstance(command, pain.Export):
         _export(ack, respond, services, client, workspace, user_id)
@@ -167,7 +175,8 @@ def _list(session: Session, workspace: Workspace, statuses: Sequence[str], timez
     lines = [
         f"*#{view.point.number}* {escape(cut(view.point.text, 200))} — "
         f"{len(view.people)} {'person' if len(view.people) == 1 else 'people'} · "
-        f"{pain.STATUS_LABELS[view.theme.status]} · {view.point.created_at.astimezone(tz):%d %b}"
+        f"{pain.STATUS_LABELS[view.theme.status]} · "
+        f"{day_text(view.point.created_at.astimezone(tz), year=False)}"
         for view in views
     ]
     blocks: list[Block] = [header(f"Pain points ({cut(label, 100)})")]
@@ -217,7 +226,7 @@ def _leads(
     if command.action == "add":
         added = add_leads(session, workspace, user_id, command.people, now)
         headline = (
-            f"{mentions(added)} {'is' if len(added) == 1 else 'are'} now a lead."
+            f"{mentions(added)} {'is now a lead' if len(added) == 1 else 'are now leads'}."
             if added
             else "They are leads already."
         )
@@ -225,7 +234,12 @@ def _leads(
         removed = [
             person for person in command.people if remove_lead(session, workspace, user_id, person)
         ]
-        headline = f"{mentions(removed)} no longer a lead." if removed else "They were not leads."
+        headline = (
+            f"{mentions(removed)} "
+            + ("is no longer a lead." if len(removed) == 1 else "are no longer leads.")
+            if removed
+            else "They were not leads."
+        )
     else:
         headline = ""
     leads = lead_ids(session, workspace)

@@ -8,6 +8,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from sqlmodel import Session
 
 from bot import pain
+from bot.common.dates import day_text, moment_text
 from bot.common.leads import NotALead, may_decide
 from bot.common.people import timezone_of
 from bot.common.recurrence import zone
@@ -99,7 +100,7 @@ def point_reply(view: pain.PointView, timezone: str) -> Reply:
     lines = [
         f"*#{point.number}* “{escape(point.text)}”",
         f"Reported by <@{point.reporter_id}> in <#{point.channel_id}> on "
-        f"{point.created_at.astimezone(tz):%a %d %b %Y %H:%M}",
+        f"{moment_text(point.created_at.astimezone(tz))}",
         f"Hit by {len(view.people)}: {people}",
         f"Theme: “{escape(cut(view.theme_title, 200))}” · {view.theme_people} "
         f"{'person' if view.theme_people == 1 else 'people'} · {pain.STATUS_LABELS[theme.status]}",
@@ -121,8 +122,8 @@ def theme_lines(demand: ThemeDemand, timezone: str) -> str:
     return (
         f"*{escape(cut(demand.title, 150))}*\n"
         f"{demand.people} {people} · {arrow} {demand.trend} ({demand.previous} before) · "
-        f"first seen {demand.first_seen.astimezone(tz):%d %b %Y}, "
-        f"last seen {demand.last_seen.astimezone(tz):%d %b %Y} · "
+        f"first seen {day_text(demand.first_seen.astimezone(tz))}, "
+        f"last seen {day_text(demand.last_seen.astimezone(tz))} · "
         f"{pain.STATUS_LABELS[demand.theme.status]}\n"
         f"> #{demand.quote.number} {escape(cut(demand.quote.text, 200))}"
     )
