@@ -141,3 +141,45 @@ def test_wait_shows_each_post_with_its_time_and_summarises_a_long_stretch(
     assert re.search(r"… and \d+ more posts from", out)
     assert re.search(r"\d+ × Weekly focus check · in #ml-team", out)
     assert len(out.splitlines()) < 150
+
+
+def test_a_typo_gets_one_line_with_an_example_and_help_gets_everything(run_console: Any) -> None:
+    typos = {
+        "/focus done abc": "Give a number, for example /focus done 2. Nothing was changed.",
+        "/pain top 0": "Weeks go from 1 to 52, for example /pain top 8. Nothing was changed.",
+        "/maker set big 0": "Give a number of people, for example /maker set big 8.",
+        "/milestone cadence 0": "Give a number of weeks from",
+    }
+    for typo, answer in typos.items():
+        out = run_console(typo)
+        assert answer in out
+        shown = out.split(typo, 1)[1].strip().splitlines()
+        assert len(shown) == 2, shown  # the label, then one line
+    out = run_console("/focus frobnicate")
+    assert "I don't know /focus frobnicate." in out and "/focus stall [weeks]" in out
+    assert "/milestone edit <n> target <date> [confidence <p>%]" in run_console("/milestone help")
+
+
+def test_mentions_inside_an_item_stay_in_its_text_everywhere(run_console: Any) -> None:
+    out = run_console("/focus add Retrain with @alex and @sam on the new data @kim")
+    assert "Added “Retrain with @alex and @sam on the new data”." in out
+    assert "@alex, @kim, @sam · in focus today" in out
+    assert "added “Retrain with @alex and @sam on the new data”" in run_console("/focus history")
+    run_console("/pain the GPU queue is stuck again")  # starts the channel's digest
+    digest = run_console("/pain digest")
+    assert "Added: Retrain with @alex and @sam on the new data" in digest
+
+
+def test_settings_answers_show_the_new_value_and_dates_have_one_form(run_console: Any) -> None:
+    out = run_console("/maker set long 45m", "/maker set big 5")
+    assert "a meeting is long from 45m and big from 6 people" in out
+    assert "a meeting is long from 45m and big from 5 people" in out
+    out = run_console(
+        "/milestone add Ship v2 target 2030-03-04 confidence 70%",
+        "/milestone edit 1 target 2030-03-11 confidence 60%",
+        "/pain the GPU queue is stuck again",
+        "/pain digest",
+    )
+    assert "New: #1 Ship v2 — target Mon 4 Mar 2030, 70%" in out
+    assert "Target moved: #1 Ship v2 — Mon 4 Mar 2030 → Mon 11 Mar 2030" in out
+    assert not re.search(r"\b[A-Z][a-z]{2} 0\d [A-Z][a-z]{2}\b", out)  # never `Mon 04 Mar`
