@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?=
 # The PostgreSQL `make bench` also measures the data on, when set.
 BENCH_DATABASE_URL ?=
 
-.PHONY: run console test lint format migrate dist bench eval-pain clean
+.PHONY: run console console-picture test lint format migrate dist bench eval-pain clean
 
 $(STAMP): pyproject.toml
 	@echo "focusbot: creating a virtualenv in $(VENV) with $(PYTHON)…"
@@ -26,6 +26,10 @@ run: $(STAMP)
 
 console: $(STAMP)
 	$(BIN)/focusbot console
+
+# The README's picture of the console: a real session, saved by rich as SVG.
+console-picture: $(STAMP)
+	$(BIN)/python docs/console_picture.py docs/console.svg
 
 migrate: $(STAMP)
 	$(BIN)/focusbot migrate

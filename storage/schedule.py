@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Text, delete, or_, update
+from sqlalchemy import Text, delete, func, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.base import UTCDateTime
@@ -55,6 +55,14 @@ def due_post_ids(session: Session, now: datetime, limit: int) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return [post_id for post_id in session.exec(query) if post_id is not None]
+
+
+def next_due_at(session: Session, after: datetime) -> datetime | None:
+    """Return when the next pending post falls due after a moment, if any post is waiting."""
+    query = select(func.min(ScheduledPost.next_attempt_at)).where(
+        col(ScheduledPost.state) == PENDING, col(ScheduledPost.next_attempt_at) > after
+    )
+    return session.exec(query).one()
 
 
 def claim(session: Session, post_id: int, now: datetime, lease_until: datetime) -> bool:

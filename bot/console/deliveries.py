@@ -21,23 +21,21 @@ class Delivery:
     label: str
 
 
-def summary(deliveries: list[Delivery]) -> tuple[list[Delivery], str]:
-    """Return the posts to show in full and a few lines counting the rest by kind."""
+def summary(deliveries: list[Delivery]) -> tuple[list[Delivery], str, list[Delivery]]:
+    """Return the first posts to show in full, a few lines counting the middle, the last posts."""
     if len(deliveries) <= SHOWN_FIRST + SHOWN_LAST + 1:
-        return deliveries, ""
+        return deliveries, "", []
     middle = deliveries[SHOWN_FIRST:-SHOWN_LAST]
     kinds = Counter(f"{_headline(d.call)} · {d.label}" for d in middle)
     first, last = middle[0].at, middle[-1].at
     lines = [
-        f"… and {len(middle):,} more posts from {_day(first)} to {_day(last)} "
-        f"(the first {SHOWN_FIRST} and the last {SHOWN_LAST} are shown in full):"
+        f"… {len(middle):,} more posts from {_day(first)} to {_day(last)}, not shown one by one:"
     ]
     lines += [f"  {count:>5,} × {kind}" for kind, count in kinds.most_common(KINDS_LISTED)]
     if len(kinds) > KINDS_LISTED:
         rest = sum(count for _kind, count in kinds.most_common()[KINDS_LISTED:])
         lines.append(f"  {rest:>5,} × other posts")
-    shown = deliveries[:SHOWN_FIRST] + deliveries[-SHOWN_LAST:]
-    return shown, "\n".join(lines)
+    return deliveries[:SHOWN_FIRST], "\n".join(lines), deliveries[-SHOWN_LAST:]
 
 
 def _headline(call: Call) -> str:

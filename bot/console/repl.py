@@ -25,6 +25,7 @@ from bot.console.render import Origin, Renderer
 from bot.runtime.settings import Settings
 from storage.base import Workspace, utcnow
 from storage.db import make_engine
+from storage.schedule import next_due_at
 from storage.schema import upgrade
 
 CONSOLE_SECRET = "focusbot-console-signing-secret"
@@ -32,6 +33,7 @@ CONSOLE_TEAM = "T0CONSOLE"
 DURATION = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")
 DURATION_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 QUIT_WORDS = ("quit", "exit")
+MIN_STEP, MAX_STEP = timedelta(seconds=1), timedelta(days=1)
 
 HELP = """\
 Type slash commands as in Slack, for example:  /focus add Ship the eval harness
@@ -282,16 +284,22 @@ class FocusbotConsole:
         amount, unit = int(match.group(1)), DURATION_UNITS[match.group(2)]
         target = self.state.offset + timedelta(**{unit: amount})
         self._deliveries = []
-        # Walk the clock forward an hour at a time so each post is delivered at its own moment.
+        # Jump from one due post to the next, so each is delivered at its own moment.
         while self.state.offset < target:
-            self.state.offset = min(self.state.offset + timedelta(hours=1), target)
+            now = self.now()
+            with self.focusbot.services.session() as session:
+                due = next_due_at(session, now)
+            step = min(due - now if due is not None else MAX_STEP, MAX_STEP)
+            self.state.offset = min(self.state.offset + max(step, MIN_STEP), target)
             self._deliver_due(lines)
         deliveries, self._deliveries = self._deliveries, None
-        shown, summarised = summary(deliveries)
-        for delivery in shown:
+        first, summarised, last = summary(deliveries)
+        for delivery in first:
             self._render_call(delivery.call, lines, f" · {self._local(delivery.at)}")
         if summarised:
             self._note(summarised)
+        for delivery in last:
+            self._render_call(delivery.call, lines, f" · {self._local(delivery.at)}")
         self._show_time()
 
     def _show_time(self) -> None:
