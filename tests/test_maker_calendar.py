@@ -431,10 +431,10 @@ def test_the_console_drives_maker_time_and_the_calendar_watch(
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert "Saved. Maker time" in out
-    assert "cuts *45m* into the team's maker time" in out and "Big: 8 people" in out
+    assert "cuts 45m into the team's maker time" in out and "Big: 8 people" in out
     assert "13:00–13:30" in out
     assert "Linked your calendar (127.0.0.1/….ics)" in out
-    assert "“Daily sync” on" in out and "takes *45m* of #mlteam's maker time" in out
+    assert "“Daily sync” on" in out and "takes 45m of #ml-team's maker time" in out
     assert out.count("/daily.ics") == 1  # the echo of what you typed; focusbot never repeats it
     assert "Traceback" not in out + result.stderr
 
