@@ -122,7 +122,7 @@ def test_the_console_shows_focus_across_teams(tmp_path: Path) -> None:
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert "Focus across teams" in out
-    assert "*#research* · 1 of 3 · changed today" in out and "Retrain the ranker" in out
+    assert "#research · 1 of 3 · changed today" in out and "Retrain the ranker" in out
     assert "You now follow #research's focus list" in out
     across = out.rpartition("› home")[2].partition("Across teams")[2]
     assert across.index("#research") < across.index("#ml-team")  # followed first
