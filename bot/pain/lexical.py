@@ -271,7 +271,8 @@ class TfidfIndex:
             self._doc_freq[feature_id] += 1
             ids.append(feature_id)
             tfs.append(1.0 + math.log(count))
-        self._pending.append((np.array(ids, dtype=np.int64), np.array(tfs)))
+        if not self._measures_all_next():
+            self._pending.append((np.array(ids, dtype=np.int64), np.array(tfs)))
 
     def scores(self, text: str) -> np.ndarray:
         """Return the cosine similarity of the text to every indexed row."""
@@ -299,11 +300,14 @@ class TfidfIndex:
         doc_freq = np.frombuffer(self._doc_freq, dtype=np.int64).astype(np.float64)
         return np.log((1.0 + self._rows) / (1.0 + doc_freq)) + 1.0
 
+    def _measures_all_next(self) -> bool:
+        return self._rows < EXACT_NORMS_UP_TO or self._rows > 1.1 * self._full_norms_at
+
     def _doc_norms(self, idf: np.ndarray) -> np.ndarray:
         # Every idf moves a little with each new text. In a large index, measuring every row again
         # for each query would cost a pass over all postings, so there only new rows are
         # measured, and all of them again once the index has grown by a tenth.
-        if self._rows < EXACT_NORMS_UP_TO or self._rows > 1.1 * self._full_norms_at:
+        if self._measures_all_next():
             lengths = np.fromiter((len(rows) for rows in self._postings_rows), dtype=np.int64)
             rows = np.concatenate([np.frombuffer(r, dtype=np.int32) for r in self._postings_rows])
             tfs = np.concatenate([np.frombuffer(t, dtype=np.float32) for t in self._postings_tf])
