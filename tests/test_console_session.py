@@ -1,7 +1,11 @@
 """The console as a stand-in for Slack: piped lines in, what the terminal shows out."""
 
 import io
+import os
+import pty
 import re
+import select
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -183,3 +187,38 @@ def test_settings_answers_show_the_new_value_and_dates_have_one_form(run_console
     assert "New: #1 Ship v2 — target Mon 4 Mar 2030, 70%" in out
     assert "Target moved: #1 Ship v2 — Mon 4 Mar 2030 → Mon 11 Mar 2030" in out
     assert not re.search(r"\b[A-Z][a-z]{2} 0\d [A-Z][a-z]{2}\b", out)  # never `Mon 04 Mar`
+
+
+def test_at_a_terminal_lines_can_be_edited_and_recalled_and_show_once(tmp_path: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    env |= {"CONSOLE_DATABASE_URL": f"sqlite:///{tmp_path / 'tty.db'}", "TERM": "xterm"}
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: focusbot's console at a terminal
+        os.chdir(tmp_path)
+        os.execve(sys.executable, [sys.executable, "-m", "bot.cli", "console"], env)
+    screen = b""
+
+    def read_until(marker: bytes, times: int = 1) -> None:
+        nonlocal screen
+        while screen.count(marker) < times:
+            ready, _, _ = select.select([terminal], [], [], 60)
+            assert ready, screen.decode(errors="replace")
+            screen += os.read(terminal, 65536)
+
+    try:
+        prompt = "@you #ml-team › ".encode()
+        read_until(prompt)
+        os.write(terminal, b"/focus add Ship the eval harnesx\x7fs\r")  # backspace edits
+        read_until(b"1 of 3")
+        read_until(prompt, 2)
+        os.write(terminal, b"\x1b[A\r")  # the up arrow brings the line back
+        read_until(b"2 of 3")
+        read_until(prompt, 3)
+        os.write(terminal, b"quit\r")
+        os.waitpid(pid, 0)
+    finally:
+        os.close(terminal)
+    shown = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", screen).decode(errors="replace")
+    assert shown.count("Added “Ship the eval harness”.") == 2
+    assert "^[[A" not in shown
+    assert shown.count("/focus add Ship the eval harness") <= 2  # typed once, recalled once
