@@ -148,3 +148,68 @@ def test_configuring_again_replaces_the_handler_instead_of_doubling_lines(
     logging.getLogger("focusbot").info("once")
     assert captured.getvalue() == ""
     assert len(second.getvalue().splitlines()) == 1
+
+
+HOSTILE_ADDRESSES = [
+    "http://" + "a" * 100_000,
+    "http://h" + "a" * 100_000 + ".ic",
+    "a." * 50_000 + "://",
+    "a://:" * 20_000,
+    "https://x" + "/" * 100_000,
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_ADDRESSES, ids=lambda text: text[:12])
+def test_redaction_gets_through_long_hostile_addresses(hostile: str) -> None:
+    """Each pattern runs in linear time: these took minutes with overlapping quantifiers."""
+    assert redact(hostile).startswith(hostile[:5])
+    assert redact(f"{hostile} postgresql://u:pw@db/x").endswith("postgresql://u:[redacted]@db/x")
+
+
+def text_log(*messages: str) -> str:
+    """Log each message at warning level as plain text; return what was written."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    buffer = io.StringIO()
+    handler = configure_logging("info", False, stream=buffer)
+    try:
+        for message in messages:
+            logging.getLogger("focusbot.web").warning("refused %s", message)
+    finally:
+        root.removeHandler(handler)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return buffer.getvalue()
+
+
+def test_a_logged_value_cannot_forge_a_text_log_line() -> None:
+    forged = "x\n2026-12-01T12:00:00.000Z ERROR focusbot: forged\r\x1b[2J\u2028"
+    (line,) = text_log(forged).splitlines()
+    assert line.endswith(
+        r"focusbot.web: refused x\n2026-12-01T12:00:00.000Z ERROR focusbot: forged\r\x1b[2J\u2028"
+    )
+
+
+def test_a_traceback_in_text_logs_stays_indented_under_its_line() -> None:
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    buffer = io.StringIO()
+    handler = configure_logging("info", False, stream=buffer)
+    try:
+        raise ValueError("bad\n2026-12-01T12:00:00.000Z ERROR focusbot: forged")
+    except ValueError:
+        logging.getLogger("focusbot").exception("failed")
+    finally:
+        root.removeHandler(handler)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    first, *rest = buffer.getvalue().splitlines()
+    assert first.endswith("ERROR focusbot: failed") and rest
+    assert all(line.startswith("    ") for line in rest)
+
+
+def test_a_huge_value_is_never_logged_in_full(captured: io.StringIO) -> None:
+    logging.getLogger("focusbot").warning("body %s", "a" * 1_000_000 + BOT_TOKEN)
+    (entry,) = lines(captured)
+    assert len(entry["message"]) < 5000
+    assert entry["message"].endswith(" more characters]")
