@@ -38,3 +38,18 @@ def record_once(session: Session, key: str, now: datetime) -> bool:
         .returning(col(ReceivedRequest.key))
     )
     return session.execute(statement).first() is not None
+
+
+HEALTH_PROBE_KEY = "health:probe"
+
+
+def write_probe(session: Session, now: datetime) -> None:
+    """Write one tiny row, so a database that cannot take writes fails here first."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(ReceivedRequest).values(key=HEALTH_PROBE_KEY, received_at=now)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["key"], set_={"received_at": statement.excluded.received_at}
+        )
+    )

@@ -1,5 +1,6 @@
 """Serve Slack's requests over HTTP under waitress; also `GET /healthz` and `GET /metrics`."""
 
+import io
 import json
 import logging
 import multiprocessing
@@ -10,12 +11,14 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import text
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import SQLAlchemyError
 from waitress import serve as waitress_serve
 
 from bot.app.factory import Focusbot
+from bot.app.intake import refusal_of
 from bot.runtime import metrics
+from storage.inbox import write_probe
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -31,26 +34,47 @@ MAX_BODY_BYTES = 1024 * 1024
 def wsgi_app(focusbot: Focusbot) -> "WSGIApplication":
     """Return the WSGI application that serves focusbot."""
     slack = SlackRequestHandler(focusbot.app, path=EVENTS_PATH)
+    secret = focusbot.services.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
 
     def application(environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+        if path == HEALTH_PATH and method == "GET":
             return _health(focusbot, start_response)
-        if path == METRICS_PATH and environ.get("REQUEST_METHOD") == "GET":
+        if path == METRICS_PATH and method == "GET":
             return _metrics(start_response)
-        if int(environ.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+        length = str(environ.get("CONTENT_LENGTH") or "0")
+        if not length.isdecimal():
+            return _plain(start_response, "400 Bad Request", "bad content length")
+        if int(length) > MAX_BODY_BYTES:
             return _plain(start_response, "413 Content Too Large", "request body too large")
+        if path == EVENTS_PATH and method == "POST" and verifier is not None:
+            body = environ["wsgi.input"].read(int(length))
+            refusal = refusal_of(verifier, body, _headers(environ))
+            if refusal is not None:
+                log.warning("refused a Slack request: %s (%d bytes)", refusal.reason, len(body))
+                return _plain(start_response, refusal.status, refusal.reason)
+            environ["wsgi.input"] = io.BytesIO(body)
         return slack(environ, start_response)
 
     return application
 
 
+def _headers(environ: "WSGIEnvironment") -> dict[str, str]:
+    headers = {"content-type": str(environ.get("CONTENT_TYPE") or "")}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].lower().replace("_", "-")] = str(value)
+    return headers
+
+
 def _health(focusbot: Focusbot, start_response: "StartResponse") -> Iterable[bytes]:
+    services = focusbot.services
     try:
-        with focusbot.services.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with services.session() as session:
+            write_probe(session, services.now())
     except SQLAlchemyError as error:
-        log.error("health check: database unreachable: %s", type(error).__name__)
+        log.error("health check: database cannot take writes: %s", type(error).__name__)
         return _json(start_response, "503 Service Unavailable", {"ok": False, "database": "down"})
     return _json(start_response, "200 OK", {"ok": True, "database": "ok"})
 

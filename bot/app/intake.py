@@ -1,0 +1,85 @@
+"""Check a request to /slack/events before Bolt reads it: signed first, then well formed."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from slack_sdk.signature import SignatureVerifier
+
+MAX_NESTING = 32  # Slack's payloads nest a dozen levels at most
+MAX_TIMESTAMP_DIGITS = 12
+MAX_SIGNATURE_CHARS = 128
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is refused, and the HTTP status that says so."""
+
+    status: str
+    reason: str
+
+
+UNSIGNED = "401 Unauthorized"
+MALFORMED = "400 Bad Request"
+
+
+def refusal_of(verifier: SignatureVerifier, body: bytes, headers: dict[str, str]) -> Refusal | None:
+    """Return why a Slack request must be refused, or None when Bolt may take it."""
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    signature = headers.get("x-slack-signature", "")
+    if not timestamp.isdecimal() or len(timestamp) > MAX_TIMESTAMP_DIGITS:
+        return Refusal(UNSIGNED, "missing or non-numeric timestamp")
+    if not signature.isascii() or len(signature) > MAX_SIGNATURE_CHARS:
+        return Refusal(UNSIGNED, "malformed signature")
+    try:
+        text = body.decode("utf-8")  # Slack's verifier can only check text
+    except UnicodeDecodeError:
+        return Refusal(MALFORMED, "body is not UTF-8")
+    if not verifier.is_valid(body=text, timestamp=timestamp, signature=signature):
+        return Refusal(UNSIGNED, "bad or expired signature")
+    problem = payload_problem(text, headers.get("content-type", ""))
+    return Refusal(MALFORMED, problem) if problem else None
+
+
+def payload_problem(text: str, content_type: str) -> str:
+    """Return what is wrong with a signed body, read the way Bolt reads it ('' when nothing)."""
+    if not text:
+        return "empty body"
+    try:
+        payload = _parsed(text, content_type)
+    except RecursionError:
+        return "payload nested too deep"
+    except ValueError:
+        return "payload is not JSON"
+    if not isinstance(payload, dict):
+        return "payload is not a JSON object"
+    if not payload:
+        return "empty payload"
+    return _shape_problem(payload)
+
+
+def _parsed(text: str, content_type: str) -> Any:
+    if content_type.split(";")[0].strip() == "application/json" or text.startswith("{"):
+        return json.loads(text)
+    params = dict(parse_qsl(text, keep_blank_values=True))
+    if "payload" in text and "payload" in params:
+        return json.loads(params["payload"])
+    return params
+
+
+def _shape_problem(payload: dict[str, Any]) -> str:
+    """Refuse nesting beyond any Slack payload and NUL characters, which no database stores."""
+    pending: list[tuple[Any, int]] = [(payload, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_NESTING:
+            return "payload nested too deep"
+        if isinstance(value, dict):
+            pending.extend((key, depth) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and "\x00" in value:
+            return "payload has a NUL character"
+    return ""
