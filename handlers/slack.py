@@ -1,18 +1,21 @@
 """Slack-facing glue shared by every feature: who asks, from where, and how to answer."""
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from slack_bolt import BoltContext
+from slack_bolt import BoltContext, BoltResponse
 from slack_bolt.context.ack import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.common.caller import Caller
 from bot.common.usage import UsageError
+from bot.runtime import inbox
 from bot.runtime.services import Services
 from handlers.blocks import as_dicts, context, escape, fallback, fit, section
 from storage.base import Workspace
@@ -132,3 +135,117 @@ def int_value(raw: object) -> int | None:
         return None
     number = int(text)
     return number if number <= MAX_ID else None
+
+
+SLACK_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")  # what every id column can store
+INTERACTIVE = frozenset(
+    {"block_actions", "view_submission", "view_closed", "message_action", "shortcut"}
+)
+# The event fields each event listener relies on.
+EVENT_IDS = {
+    "app_home_opened": ("user",),
+    "reaction_added": ("user",),
+}
+SORRY = "Something went wrong on focusbot's side; nothing was changed. Please try again."
+
+
+def request_problem(body: dict[str, Any]) -> str:
+    """Return what a listener would trip on in a signed request ('' when nothing)."""
+    if "command" in body:
+        required = {"user_id": body.get("user_id"), "channel_id": body.get("channel_id")}
+    elif body.get("type") in INTERACTIVE:
+        required = {"user.id": _field(body, "user", "id")}
+        if body["type"] == "block_actions" and not _actions_ok(body.get("actions")):
+            return "block_actions without a usable action"
+    elif body.get("type") == "event_callback":
+        event = body.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            return "event without a type"
+        required = {f"event.{name}": event.get(name) for name in EVENT_IDS.get(event["type"], ())}
+    else:
+        required = {}
+    for name, value in required.items():
+        if not _is_id(value):
+            return f"missing or malformed {name}"
+    for name, value in _optional_ids(body).items():
+        if value not in (None, "") and not _is_id(value):
+            return f"malformed {name}"
+    return ""
+
+
+def _field(body: dict[str, Any], outer: str, inner: str) -> Any:
+    value = body.get(outer)
+    return value.get(inner) if isinstance(value, dict) else None
+
+
+def _actions_ok(actions: Any) -> bool:
+    return (
+        isinstance(actions, list)
+        and bool(actions)
+        and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+    )
+
+
+def _optional_ids(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "team_id": body.get("team_id"),
+        "enterprise_id": body.get("enterprise_id"),
+        "team.id": _field(body, "team", "id"),
+        "enterprise.id": _field(body, "enterprise", "id"),
+        "channel.id": _field(body, "channel", "id"),
+        "user_id": body.get("user_id"),
+        "channel_id": body.get("channel_id"),
+    }
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and SLACK_ID.fullmatch(value) is not None
+
+
+def refuse_malformed_requests(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+    """Answer 400 to a signed request that lacks or garbles an id its listener relies on."""
+    problem = request_problem(body)
+    if problem:
+        log.warning("refused a malformed Slack request: %s", problem)
+        return BoltResponse(status=400, body=problem)
+    return next()
+
+
+def error_handler(services: Services) -> Callable[..., BoltResponse | None]:
+    """Return Bolt's handler of a listener's failure: log it, let Slack retry, apologise."""
+
+    def on_error(
+        error: Exception, body: dict[str, Any], response: BoltResponse | None
+    ) -> BoltResponse | None:
+        _forget(services, body)
+        if isinstance(error, SlackUnavailable):
+            log.warning("Slack was unavailable; the request is left for Slack's retry: %s", error)
+        else:
+            log.error("a listener failed: %s", type(error).__name__, exc_info=error)
+        if response is None:  # already acknowledged
+            return None
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": SORRY})
+
+    return on_error
+
+
+def _forget(services: Services, body: Any) -> None:
+    key = inbox.request_key(body) if isinstance(body, dict) else None
+    if key is None:
+        return
+    try:
+        with services.session() as session:
+            inbox.forget_request(session, key)
+    except SQLAlchemyError as error:
+        log.warning("could not forget a failed request: %s", type(error).__name__)
+
+
+class SlackUnavailable(Exception):
+    """Slack failed for a while (5xx, rate limit): the work is left for Slack's retry."""
+
+
+def raise_if_transient(error: SlackApiError) -> None:
+    """Raise SlackUnavailable when Slack's failure is one that a retry may get past."""
+    status = getattr(error.response, "status_code", 200)
+    if status >= 500 or status == 429:
+        raise SlackUnavailable(f"{status} {error.response.get('error')}") from error

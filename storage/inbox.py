@@ -53,3 +53,8 @@ def write_probe(session: Session, now: datetime) -> None:
             index_elements=["key"], set_={"received_at": statement.excluded.received_at}
         )
     )
+
+
+def forget(session: Session, key: str) -> None:
+    """Forget one request, so that Slack's retry of it is taken."""
+    session.execute(delete(ReceivedRequest).where(col(ReceivedRequest.key) == key))

@@ -1,8 +1,10 @@
-"""Load: 200 signed `/focus add` at once to a focusbot process, each answered within Slack's 3 s."""
+"""Load: 200 signed `/focus add` at once to a focusbot process, every one answered, none lost.
+
+How fast they are answered is measured by `python -m bench.edges`, not asserted here.
+"""
 
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -21,7 +23,6 @@ from storage.focus import OPEN, FocusItem, FocusList
 from storage.schema import upgrade
 from tests.conftest import ALICE, BOB, CAROL, SIGNING_SECRET, TEAM, Answer, SlackUser
 
-SLACK_DEADLINE_SECONDS = 3.0
 CONCURRENT = 200
 PEOPLE = (ALICE, BOB, CAROL)
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +71,7 @@ def _warm_up(slack: SlackUser) -> None:
         )
         for person in PEOPLE * 16
     ]
-    assert all(answer.status == 200 for answer, _ in send_all_at_once(slack, requests))
+    assert all(answer.status == 200 for answer in send_all_at_once(slack, requests))
 
 
 def _wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -99,29 +100,15 @@ def adds(slack: SlackUser, channels: Sequence[str]) -> list[SignedRequest]:
     ]
 
 
-def send_all_at_once(slack: SlackUser, requests: list[SignedRequest]) -> list[tuple[Answer, float]]:
-    """Send every request from its own thread; return each answer with its latency."""
-
-    def timed(request: SignedRequest) -> tuple[Answer, float]:
-        started = time.perf_counter()
-        answer = slack.post(request)
-        return answer, time.perf_counter() - started
-
+def send_all_at_once(slack: SlackUser, requests: list[SignedRequest]) -> list[Answer]:
+    """Send every request from its own thread; return the answers."""
     with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(timed, requests))
+        return list(pool.map(slack.post, requests))
 
 
-def assert_all_answered_in_time(results: list[tuple[Answer, float]], label: str) -> None:
-    latencies = sorted(latency for _, latency in results)
-    p50 = statistics.median(latencies)
-    p99 = latencies[int(len(latencies) * 0.99) - 1]
-    print(f"\n{label}: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {latencies[-1]:.2f} s")
-    failures = [
-        answer for answer, _ in results if answer.status != 200 or "Added" not in answer.text
-    ]
-    assert not failures, f"{len(failures)} of {len(results)} failed, e.g. {failures[0]}"
-    late = [latency for latency in latencies if latency >= SLACK_DEADLINE_SECONDS]
-    assert not late, f"{len(late)} answers took longer than Slack's 3 s (max {max(late):.2f} s)"
+def assert_all_answered(answers: list[Answer]) -> None:
+    failures = [answer for answer in answers if answer.status != 200 or "Added" not in answer.text]
+    assert not failures, f"{len(failures)} of {len(answers)} failed, e.g. {failures[0]}"
 
 
 def open_items_per_channel(engine: Engine) -> dict[str, int]:
@@ -136,13 +123,12 @@ def open_items_per_channel(engine: Engine) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_200_concurrent_adds_in_200_channels_are_all_answered_in_time_and_all_kept(
+def test_200_concurrent_adds_in_200_channels_are_all_answered_and_all_kept(
     served: SlackUser, empty_engine: Engine
 ) -> None:
     slack, engine = served, empty_engine
     channels = [f"C{index:04d}LOAD" for index in range(CONCURRENT)]
-    results = send_all_at_once(slack, adds(slack, channels))
-    assert_all_answered_in_time(results, f"{CONCURRENT} adds, 200 channels")
+    assert_all_answered(send_all_at_once(slack, adds(slack, channels)))
     assert open_items_per_channel(engine) == dict.fromkeys(channels, 1)
     for channel in channels[:: CONCURRENT // 4]:
         listed = slack.command("", channel=channel).text
@@ -157,8 +143,7 @@ def test_200_concurrent_adds_five_to_a_list_lose_nothing(
     channels = [f"C{index:04d}BUSY" for index in range(CONCURRENT // 5)]
     for channel in channels:
         assert "at most 7 items" in slack.command("limit 7", channel=channel).text
-    results = send_all_at_once(slack, adds(slack, channels * 5))
-    assert_all_answered_in_time(results, f"{CONCURRENT} adds, 5 per list")
+    assert_all_answered(send_all_at_once(slack, adds(slack, channels * 5)))
     assert open_items_per_channel(engine) == dict.fromkeys(channels, 5)
     with Session(engine) as session:
         places = session.exec(select(FocusItem.list_id, FocusItem.position)).all()

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -141,3 +142,34 @@ def test_export_writes_csv_rows_that_read_back(slack: SlackUser, focusbot: Any) 
     [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["text"] == "GPU queue takes forever, badly"
     assert row["people"] == f"{ALICE} {BOB}"
+
+
+def test_a_reaction_is_not_lost_when_slack_fails_for_a_while(
+    slack: SlackUser, fake_slack: FakeSlack, focusbot: Any
+) -> None:
+    """Slack answers 500 to the first read: the event stays untaken, and Slack's retry logs it."""
+    slack.command("reaction :pain:", command="/pain")
+    fake_slack.script("conversations.history", Scripted(status=500, body={"ok": False}))
+    assert react(slack, "pain", event_id="EvRetry").status == 200
+    fake_slack.wait_for("conversations.history")
+    wait_until_forgotten(focusbot, "event:EvRetry")
+
+    history = Scripted(body={"ok": True, "messages": [MESSAGE], "has_more": False})
+    fake_slack.script("conversations.history", history)
+    assert react(slack, "pain", event_id="EvRetry").status == 200  # Slack's retry
+    [confirmation] = fake_slack.wait_for("chat.postEphemeral")
+    assert "Logged pain point *#1*" in message_text(confirmation)
+    assert f"Reported by <@{BOB}>" in slack.command("show 1", command="/pain").text
+
+
+def wait_until_forgotten(focusbot: Any, key: str) -> None:
+    """Wait until the failed request is no longer counted as taken."""
+    from storage.inbox import ReceivedRequest
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with focusbot.services.session() as session:
+            if session.get(ReceivedRequest, key) is None:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"{key} is still counted as taken")

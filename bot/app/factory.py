@@ -28,6 +28,7 @@ from bot.runtime.scheduler import Scheduler
 from bot.runtime.services import Services, pain_matcher_for
 from bot.runtime.settings import Settings
 from handlers import home, installs
+from handlers.slack import error_handler, refuse_malformed_requests
 from storage.base import Workspace, utcnow
 from storage.db import make_engine
 from storage.installations import installation_store, oauth_state_store
@@ -85,7 +86,9 @@ def create_focusbot(
         logger=_bolt_logger(),
     )
     app.middleware(_provide(services))
+    app.middleware(refuse_malformed_requests)
     app.middleware(_drop_repeats(services))
+    app.error(error_handler(services))
     for feature in handlers.FEATURES:
         feature.register(app)
         services.home_sections.append(feature.home_section)

@@ -1,26 +1,34 @@
 """Weekly recurring times, computed in a team's timezone so they survive daylight saving."""
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+TIMEZONE_NAME = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+){0,3}")
+MAX_TIMEZONE_NAME = 64
+
+
 def zone(name: str) -> ZoneInfo:
     """Return the timezone by IANA name, falling back to UTC for an unknown one."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return _known_zone(name) or ZoneInfo("UTC")
 
 
 def is_known_timezone(name: str) -> bool:
     """Tell whether the name is an IANA timezone this machine knows."""
+    return _known_zone(name) is not None
+
+
+def _known_zone(name: str) -> ZoneInfo | None:
+    # Checked before ZoneInfo sees it: a long name fails with OSError (file name too long).
+    if len(name) > MAX_TIMEZONE_NAME or not TIMEZONE_NAME.fullmatch(name):
+        return None
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
 
 
 def local_moment(day: date, minute_of_day: int, timezone: str) -> datetime:

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from storage.inbox import forget_before, record_once
+from storage.inbox import forget, forget_before, record_once
 
 REMEMBER_FOR = timedelta(days=1)
 
@@ -22,6 +22,11 @@ def request_key(body: dict[str, Any]) -> str | None:
 def first_sighting(session: Session, key: str, now: datetime) -> bool:
     """Record the request; False when it was taken before."""
     return record_once(session, key, now)
+
+
+def forget_request(session: Session, key: str) -> None:
+    """Forget a request whose work failed, so that its retry counts as new."""
+    forget(session, key)
 
 
 def forget_old_requests(session: Session, now: datetime) -> None:

@@ -18,7 +18,7 @@ from bot.pain import PainError
 from bot.runtime.services import Services
 from handlers.blocks import cut, escape
 from handlers.pain.views import HINT, logged_reply, user_timezone
-from handlers.slack import Reply, note, services_of, workspace_of
+from handlers.slack import Reply, note, raise_if_transient, services_of, workspace_of
 from storage.base import Workspace
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ def _fetch_message(client: WebClient, channel_id: str, ts: str) -> dict[str, Any
             found = client.conversations_replies(channel=channel_id, ts=ts, inclusive=True, limit=1)
             messages = [m for m in found.get("messages") or [] if m.get("ts") == ts]
     except SlackApiError as error:
+        raise_if_transient(error)  # counts the reaction as not taken, for Slack's retry
         log.warning("could not read the reacted message: %s", error.response.get("error"))
         return None
     return messages[0] if messages else None
