@@ -19,6 +19,11 @@ MAX_HEADER_TEXT = 150
 MAX_CONTEXT_TEXT = 2000
 MAX_FALLBACK_TEXT = 3000
 ESCAPED_USER_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)&gt;")
+# Slack's special syntax: mentions of a person or channel and https links (permalinks) stay;
+# anything else in angle brackets (<!channel>, <!here>, <javascript:…|x>) is shown, not obeyed.
+_MENTION_OR_BRACKET = re.compile(
+    r"(<@[UW][A-Z0-9]{1,31}>|<#C[A-Z0-9]{1,31}>|<https://[^\s<>|]+(?:\|[^<>|]*)?>)|[<>]"
+)
 
 
 def escape(text: str) -> str:
@@ -31,6 +36,11 @@ def escape_keeping_mentions(text: str) -> str:
     return ESCAPED_USER_MENTION.sub(r"<@\1>", escape(text))
 
 
+def safe_mrkdwn(text: str) -> str:
+    """Neutralise what Slack would obey in text that leaves focusbot; escaped text is unchanged."""
+    return _MENTION_OR_BRACKET.sub(lambda match: match.group(1) or escape(match.group()), text)
+
+
 def cut(text: str, limit: int) -> str:
     """Cut text to a length, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -38,7 +48,7 @@ def cut(text: str, limit: int) -> str:
 
 def section(mrkdwn: str) -> SectionBlock:
     """Return a section of mrkdwn text (already escaped), cut to Slack's limit."""
-    return SectionBlock(text=MarkdownTextObject(text=cut(mrkdwn, MAX_SECTION_TEXT)))
+    return SectionBlock(text=MarkdownTextObject(text=cut(safe_mrkdwn(mrkdwn), MAX_SECTION_TEXT)))
 
 
 def header(text: str) -> HeaderBlock:
@@ -48,7 +58,9 @@ def header(text: str) -> HeaderBlock:
 
 def context(mrkdwn: str) -> ContextBlock:
     """Return a line of small print (mrkdwn, already escaped)."""
-    return ContextBlock(elements=[MarkdownTextObject(text=cut(mrkdwn, MAX_CONTEXT_TEXT))])
+    return ContextBlock(
+        elements=[MarkdownTextObject(text=cut(safe_mrkdwn(mrkdwn), MAX_CONTEXT_TEXT))]
+    )
 
 
 def packed_sections(
@@ -76,8 +88,8 @@ def fit(blocks: Sequence[Block], limit: int = MAX_MESSAGE_BLOCKS) -> list[Block]
 
 
 def fallback(text: str) -> str:
-    """Return notification text for a message, cut to a sane length."""
-    return cut(text, MAX_FALLBACK_TEXT)
+    """Return a message's top-level text (what notifications show): made safe, cut to length."""
+    return cut(safe_mrkdwn(text), MAX_FALLBACK_TEXT)
 
 
 def as_dicts(blocks: Sequence[Block]) -> list[dict]:

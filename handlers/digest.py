@@ -18,6 +18,7 @@ from handlers.blocks import (
     context,
     escape,
     escape_keeping_mentions,
+    fallback,
     fit,
     header,
 )
@@ -96,6 +97,8 @@ def deliver_digest(
     window = digest.window_ending(workspace, schedule.channel_id, post.due_at, schedule.timezone)
     text, blocks = build(session, window, services.digest_sections)
     client.chat_postMessage(
-        channel=schedule.channel_id, text=text, blocks=[block.to_dict() for block in blocks]
+        channel=schedule.channel_id,
+        text=fallback(text),
+        blocks=[block.to_dict() for block in blocks],
     )
     digest.schedule_next(session, schedule, now)

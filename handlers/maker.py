@@ -20,7 +20,7 @@ from bot.maker import MakerError, Span, TeamSchedule, UsageError
 from bot.runtime import metrics
 from bot.runtime.scheduler import Deliverer
 from bot.runtime.services import Services
-from handlers.blocks import context, escape, header, section
+from handlers.blocks import context, escape, fallback, header, section
 from handlers.slack import (
     Reply,
     answer_command,
@@ -407,7 +407,7 @@ def deliver_conflict(
     text = "\n".join(lines)
     client.chat_postMessage(
         channel=post.channel_id,
-        text=f"“{summary}” falls in maker time.",
+        text=fallback(f"“{summary}” falls in maker time."),
         blocks=[
             section(text).to_dict(),
             context("Could it move? Ask its organiser. I tell you once per meeting.").to_dict(),
@@ -426,7 +426,9 @@ def deliver_broken_feed(
         "it works. Link a new address with `/maker calendar &lt;address&gt;` or stop with "
         "`/maker calendar off`."
     )
-    client.chat_postMessage(channel=post.channel_id, text=text, blocks=[section(text).to_dict()])
+    client.chat_postMessage(
+        channel=post.channel_id, text=fallback(text), blocks=[section(text).to_dict()]
+    )
 
 
 DELIVERERS: dict[str, Deliverer] = {

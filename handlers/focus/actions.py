@@ -22,7 +22,7 @@ from bot.common.mentions import plain_text
 from bot.focus import FocusError
 from bot.runtime.services import Services
 from handlers import home
-from handlers.blocks import cut, escape_keeping_mentions
+from handlers.blocks import cut, escape_keeping_mentions, fallback
 from handlers.focus.views import list_reply
 from handlers.slack import int_value, services_of, workspace_of
 from storage import focus as store
@@ -102,7 +102,7 @@ def _update_message(
     with services.session() as session:
         focus_list = store.get_list(session, workspace, list_id) if list_id else None
         if focus_list is None:
-            respond(replace_original=False, response_type="ephemeral", text=headline)
+            respond(replace_original=False, response_type="ephemeral", text=fallback(headline))
             return
         reply = list_reply(session, focus_list, now, headline)
     respond(replace_original=True, **reply.as_message())

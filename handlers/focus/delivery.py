@@ -14,6 +14,7 @@ from handlers.blocks import (
     as_dicts,
     context,
     escape_keeping_mentions,
+    fallback,
     fit,
     header,
     section,
@@ -43,7 +44,7 @@ def deliver_checkin(
     view = focus.view_of(session, focus_list, now)
     client.chat_postMessage(
         channel=focus_list.channel_id,
-        text=f"Weekly focus check. {summary(view)}",
+        text=fallback(f"Weekly focus check. {summary(view)}"),
         blocks=as_dicts(fit(checkin_blocks(view, now))),
     )
     focus.schedule_next_checkin(session, focus_list, now)

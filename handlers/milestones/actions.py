@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot import milestones
 from bot.common.mentions import plain_text
 from bot.milestones import MilestoneError
-from handlers.blocks import cut, escape, section
+from handlers.blocks import cut, escape, fallback, section
 from handlers.milestones.views import (
     ACHIEVED_ACTION,
     CHECKIN,
@@ -102,7 +102,7 @@ def on_end_clicked(
     except MilestoneError as refusal:
         respond(replace_original=False, response_type="ephemeral", text=escape(refusal.message))
         return
-    respond(replace_original=True, text=headline, blocks=[section(headline).to_dict()])
+    respond(replace_original=True, text=fallback(headline), blocks=[section(headline).to_dict()])
 
 
 def on_confidence_submitted(
@@ -180,7 +180,7 @@ def on_move_submitted(
 
 
 def _announce(client: WebClient, channel: str, text: str) -> None:
-    client.chat_postMessage(channel=channel, text=text, blocks=[section(text).to_dict()])
+    client.chat_postMessage(channel=channel, text=fallback(text), blocks=[section(text).to_dict()])
 
 
 def _values(view: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:

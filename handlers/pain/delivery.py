@@ -8,7 +8,7 @@ from sqlmodel import Session
 from bot import pain
 from bot.common.outbox import payload_of
 from bot.runtime.services import Services
-from handlers.blocks import cut, escape, section
+from handlers.blocks import cut, escape, fallback, section
 from handlers.pain.views import mentions
 from handlers.slack import int_value
 from storage.pain import PainStatusChange, PainTheme
@@ -26,7 +26,7 @@ def deliver_dm(
         text = _status_dm(session, payload)
     if text:
         client.chat_postMessage(
-            channel=post.channel_id, text=text, blocks=[section(text).to_dict()]
+            channel=post.channel_id, text=fallback(text), blocks=[section(text).to_dict()]
         )
 
 

@@ -23,7 +23,7 @@ from bot.common.leads import NotALead, lead_ids, may_decide
 from bot.common.mentions import plain_text
 from bot.pain import PainError, ThemeDemand
 from bot.runtime.services import Services
-from handlers.blocks import MAX_VIEW_BLOCKS, context, cut, escape, section
+from handlers.blocks import MAX_VIEW_BLOCKS, context, cut, escape, fallback, section
 from handlers.pain.views import HINT, not_a_lead_reply, theme_lines, user_timezone
 from handlers.slack import Reply, int_value, note, services_of, workspace_of
 from storage.base import Workspace
@@ -110,9 +110,9 @@ def _answer_regrouping(respond: Callable[..., Any], regroup: Callable[[], str]) 
         text = escape(refusal.message)
     except NotALead:
         text = "Only the person who logged it, or a lead, may regroup this pain point."
-        respond(replace_original=False, response_type="ephemeral", text=text)
+        respond(replace_original=False, response_type="ephemeral", text=fallback(text))
         return
-    respond(replace_original=True, text=text, blocks=[section(text).to_dict()])
+    respond(replace_original=True, text=fallback(text), blocks=[section(text).to_dict()])
 
 
 def on_review_clicked(
