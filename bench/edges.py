@@ -7,18 +7,20 @@ at once (the load test checks that each is answered; this measures how fast).
 
 import argparse
 import http.client
+import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from bench.http_load import focusbot_app
 from bench.processes import SIGNING_SECRET, fake_slack_process, start_server
 from bot.console.fakeslack import SignedRequest, SlackRequests
-from bot.runtime.logs import redact
+from bot.runtime.logs import configure_logging, redact
 from storage.db import make_engine
 from storage.schema import upgrade
 
@@ -31,6 +33,12 @@ def hostile_texts(size: int) -> dict[str, str]:
         "http://aaa…": "http://" + "a" * size,
         "http://h…ic": "http://h" + "a" * size + ".ic",
     }
+
+
+def logged_focusbot_app(slack_api_url: str, database_url: str) -> Any:
+    """Return focusbot's WSGI app logging as `focusbot run` does: redacted, at info level."""
+    configure_logging("info", False, stream=open(os.devnull, "w"))  # noqa: SIM115
+    return focusbot_app(slack_api_url, database_url)
 
 
 def measure_redaction(sizes: list[int]) -> None:
@@ -108,7 +116,7 @@ def main() -> None:
     ):
         database_url = f"sqlite:///{Path(scratch) / 'focusbot.db'}"
         upgrade(make_engine(database_url))
-        server = start_server(focusbot_app, slack_url, database_url)
+        server = start_server(logged_focusbot_app, slack_url, database_url)
         try:
             url = f"http://127.0.0.1:{server.port}"
             measure_refusals(url, sizes)
