@@ -99,6 +99,14 @@ def command_listener(
     return on_command
 
 
+def clicker(body: dict[str, Any], workspace: Workspace) -> Caller:
+    """Return who clicked a button or sent a modal, and in which conversation ('' for Home)."""
+    channel = body.get("channel") or {}
+    container = body.get("container") or {}
+    channel_id = channel.get("id") or container.get("channel_id") or ""
+    return Caller(workspace, body["user"]["id"], str(channel_id))
+
+
 def services_of(context: BoltContext) -> Services:
     """Return the services the app factory put in every request's context."""
     services = context["services"]

@@ -140,6 +140,12 @@ def get_item(session: Session, workspace: Workspace, item_id: int) -> FocusItem 
     return item
 
 
+def has_added_to(session: Session, list_id: int, user_id: str) -> bool:
+    """Tell whether a person has ever added an item to a list."""
+    added = select(FocusItem.id).where(FocusItem.list_id == list_id, FocusItem.added_by == user_id)
+    return session.exec(added.limit(1)).first() is not None
+
+
 def open_items(session: Session, list_id: int) -> list[FocusItem]:
     """Return the open items of a list in their order."""
     return list(

@@ -364,3 +364,32 @@ def test_a_restart_loses_nothing(
 
 def _bolt_fields(request) -> dict:
     return {"body": request.body, "headers": dict(request.headers)}
+
+
+def test_a_forged_click_cannot_change_someone_elses_personal_list(
+    slack: SlackUser, fake_slack: FakeSlack
+) -> None:
+    add(slack, "my own thing", channel="D0ALICE")
+    alices = listed(slack, channel="D0ALICE")
+    done = next(
+        b for b in buttons(slack.command("", channel="D0ALICE").json) if b["text"]["text"] == "Done"
+    )
+    assert "my own thing" in alices
+
+    slack.click(done, user=BOB, channel="D0BOB")  # Bob replays Alice's button in his own DM
+    [refusal] = slack.responses()
+    assert "not yours to change" in message_text(refusal)
+    slack.click(done, user=BOB, in_home=True)  # or from his Home tab
+    assert "*1.* my own thing" in listed(slack, channel="D0ALICE")
+
+    slack.click(done, user=ALICE, in_home=True)  # Alice may, from her Home tab
+    assert "my own thing" not in listed(slack, channel="D0ALICE")
+
+
+def test_a_forged_modal_cannot_add_to_someone_elses_personal_list(slack: SlackUser) -> None:
+    add(slack, "my own thing", channel="D0ALICE")
+    modal = {"callback_id": "focus_add_view", "private_metadata": json.dumps({"list_id": 1})}
+    values = {"focus_add_text": {"text": {"value": "sneaky"}}}
+    answer = slack.post(slack.requests.view_submission(modal, values, user_id=BOB))
+    assert answer.json["response_action"] == "errors"
+    assert "sneaky" not in listed(slack, channel="D0ALICE")

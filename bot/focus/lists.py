@@ -161,6 +161,25 @@ def open_item(session: Session, workspace: Workspace, item_id: int) -> FocusItem
     return item
 
 
+def check_may_change(session: Session, focus_list: FocusList, clicker: Caller) -> None:
+    """Refuse a button or modal on a list its clicker has no part in: payload ids are forgeable.
+
+    Clicked inside the list's own conversation, Slack vouches the clicker is in it. Elsewhere (the
+    Home tab), a personal list is only its owner's, who alone adds to it; a channel's list is
+    for the people who own an open item on it or have changed it.
+    """
+    if clicker.channel_id and clicker.channel_id == focus_list.channel_id:
+        return
+    assert focus_list.id is not None
+    if focus_list.is_personal:
+        allowed = store.has_added_to(session, focus_list.id, clicker.user_id)
+    else:
+        taking_part = store.lists_of_person(session, clicker.workspace, clicker.user_id)
+        allowed = any(taken.id == focus_list.id for taken in taking_part)
+    if not allowed:
+        raise FocusError("That list is not yours to change.")
+
+
 def finish(session: Session, item: FocusItem, actor: str, now: datetime) -> None:
     """Mark an item done and close the gap it leaves."""
     _close(session, item, DONE, actor, now, reason="")

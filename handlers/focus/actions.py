@@ -24,7 +24,7 @@ from bot.runtime.services import Services
 from handlers import home
 from handlers.blocks import cut, escape_keeping_mentions, fallback
 from handlers.focus.views import list_reply
-from handlers.slack import int_value, services_of, workspace_of
+from handlers.slack import clicker, int_value, services_of, workspace_of
 from storage import focus as store
 from storage.base import Workspace
 
@@ -77,6 +77,9 @@ def _on_item_clicked(
         with services.session() as session:
             item = focus.open_item(session, workspace, item_id or 0)
             list_id = item.list_id
+            focus_list = store.get_list(session, workspace, list_id)
+            assert focus_list is not None  # open_item found the item in this workspace
+            focus.check_may_change(session, focus_list, clicker(body, workspace))
             change(session, item, actor, now)
             headline = f"<@{actor}> {verb} “{escape_keeping_mentions(item.text)}”."
     except FocusError as refusal:
@@ -168,6 +171,7 @@ def on_add_submitted(
             focus_list = store.get_list(session, workspace, list_id or 0)
             if focus_list is None:
                 raise FocusError("That list is not in this workspace any more.")
+            focus.check_may_change(session, focus_list, clicker(body, workspace))
             focus.add_item(session, focus_list, actor, text, owners, now)
     except FocusError as refusal:
         ack(response_action="errors", errors={ADD_TEXT_BLOCK: cut(refusal.message, 150)})
