@@ -101,10 +101,14 @@ def command_listener(
 
 def clicker(body: dict[str, Any], workspace: Workspace) -> Caller:
     """Return who clicked a button or sent a modal, and in which conversation ('' for Home)."""
+    return Caller(workspace, body["user"]["id"], clicked_channel(body))
+
+
+def clicked_channel(body: dict[str, Any]) -> str:
+    """Return the conversation a button was clicked in ('' for the Home tab or a modal)."""
     channel = body.get("channel") or {}
     container = body.get("container") or {}
-    channel_id = channel.get("id") or container.get("channel_id") or ""
-    return Caller(workspace, body["user"]["id"], str(channel_id))
+    return str(channel.get("id") or container.get("channel_id") or "")
 
 
 def services_of(context: BoltContext) -> Services:

@@ -353,3 +353,13 @@ def test_titles_and_reasons_never_ping_the_channel(team: Team) -> None:
         team.fake.wait_for("views.publish", 1)
     shown = team.everything_shown()
     assert "<!here>" not in shown and "<!channel>" not in shown
+
+
+def test_a_button_clicked_outside_its_board_s_channel_changes_nothing(team: Team) -> None:
+    with at("2027-01-04 16:00:00") as clock:
+        team.say("add Eval harness target in 2 weeks")
+        move(clock, datetime(2027, 1, 18, 9, 0, tzinfo=UTC))
+        [reminder] = team.tick()
+        assert team.slack.click(button(reminder, "Achieved"), channel=OTHER_CHANNEL).status == 200
+        assert "another channel's board" in team.slack.responses()[0]["text"]
+        assert "achieved" not in team.say("list").text

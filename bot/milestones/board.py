@@ -140,6 +140,12 @@ def milestone_for_click(session: Session, workspace: Workspace, milestone_id: in
     return require_open(milestone)
 
 
+def check_clicked_on_its_board(session: Session, milestone: Milestone, channel_id: str) -> None:
+    """Refuse a button click from outside the milestone's channel: a board is its channel's."""
+    if store.board_of(session, milestone).channel_id != channel_id:
+        raise MilestoneError("That milestone is on another channel's board.")
+
+
 def rename(session: Session, milestone: Milestone, actor: str, title: str, now: datetime) -> None:
     """Rename a milestone."""
     before, milestone.title = milestone.title, title

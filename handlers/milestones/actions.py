@@ -24,7 +24,7 @@ from handlers.milestones.views import (
     local_time,
     move_modal,
 )
-from handlers.slack import int_value, services_of, workspace_of
+from handlers.slack import clicked_channel, int_value, services_of, workspace_of
 from storage import milestones as store
 from storage.milestones import Milestone
 
@@ -66,9 +66,11 @@ def _clicked_milestone(
     services = services_of(context)
     try:
         with services.session() as session:
-            return milestones.milestone_for_click(
+            milestone = milestones.milestone_for_click(
                 session, workspace_of(body, context), int_value(action.get("value")) or 0
             )
+            milestones.check_clicked_on_its_board(session, milestone, clicked_channel(body))
+            return milestone
     except MilestoneError as refusal:
         respond(replace_original=False, response_type="ephemeral", text=escape(refusal.message))
         return None
@@ -92,6 +94,7 @@ def on_end_clicked(
             milestone = milestones.milestone_for_click(
                 session, workspace_of(body, context), int_value(action.get("value")) or 0
             )
+            milestones.check_clicked_on_its_board(session, milestone, clicked_channel(body))
             name = f"#{milestone.number} “{escape(milestone.title)}”"
             if action.get("action_id") == ACHIEVED_ACTION:
                 milestones.achieve(session, milestone, actor, now)
