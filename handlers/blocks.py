@@ -20,9 +20,10 @@ MAX_CONTEXT_TEXT = 2000
 MAX_FALLBACK_TEXT = 3000
 ESCAPED_USER_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)&gt;")
 # Slack's special syntax: mentions of a person or channel and https links (permalinks) stay;
-# anything else in angle brackets (<!channel>, <!here>, <javascript:…|x>) is shown, not obeyed.
-_MENTION_OR_BRACKET = re.compile(
-    r"(<@[UW][A-Z0-9]{1,31}>|<#C[A-Z0-9]{1,31}>|<https://[^\s<>|]+(?:\|[^<>|]*)?>)|[<>]"
+# anything else opened by "<" (<!channel>, <!here>, <javascript:…|x>) is shown, not obeyed. A lone
+# ">" is left alone: it starts a quote, and without its "<" it commands nothing.
+_MENTION_OR_OPENING = re.compile(
+    r"(<@[UW][A-Z0-9]{1,31}>|<#C[A-Z0-9]{1,31}>|<https://[^\s<>|]+(?:\|[^<>|]*)?>)|<"
 )
 
 
@@ -38,7 +39,7 @@ def escape_keeping_mentions(text: str) -> str:
 
 def safe_mrkdwn(text: str) -> str:
     """Neutralise what Slack would obey in text that leaves focusbot; escaped text is unchanged."""
-    return _MENTION_OR_BRACKET.sub(lambda match: match.group(1) or escape(match.group()), text)
+    return _MENTION_OR_OPENING.sub(lambda match: match.group(1) or "&lt;", text)
 
 
 def cut(text: str, limit: int) -> str:

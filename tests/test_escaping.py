@@ -43,4 +43,5 @@ def test_focusbot_s_own_mentions_and_permalinks_stay_and_escaped_text_is_not_esc
     own = f"<@{BOB}> in <#C0MLTEAM>: <https://x.slack.com/archives/C1/p1|Original message>"
     assert safe_mrkdwn(own) == own
     assert safe_mrkdwn("&lt;!here&gt; &amp; more") == "&lt;!here&gt; &amp; more"
-    assert fallback("<!everyone> <mailto:a@b|x>") == "&lt;!everyone&gt; &lt;mailto:a@b|x&gt;"
+    assert fallback("<!everyone> <mailto:a@b|x>") == "&lt;!everyone> &lt;mailto:a@b|x>"
+    assert safe_mrkdwn("> a quote") == "> a quote"
