@@ -84,7 +84,7 @@ def test_a_request_with_a_bad_signature_is_counted_without_its_claims(
     answer = slack.post(request, extra_headers={"X-Slack-Signature": "v0=forged"})
     assert answer.status == 401
     after = scrape(http_url)
-    unverified = {"kind": "command", "name": "unverified", "outcome": "unverified"}
+    unverified = {"kind": "other", "name": "unverified", "outcome": "unverified"}
     assert value(after, "focusbot_requests_total", **unverified) == (
         value(before, "focusbot_requests_total", **unverified) + 1
     )

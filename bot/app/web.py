@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import signal
 import socket
+import time
 from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -49,10 +50,13 @@ def wsgi_app(focusbot: Focusbot) -> "WSGIApplication":
         if int(length) > MAX_BODY_BYTES:
             return _plain(start_response, "413 Content Too Large", "request body too large")
         if path == EVENTS_PATH and method == "POST" and verifier is not None:
+            started = time.perf_counter()
             body = environ["wsgi.input"].read(int(length))
             refusal = refusal_of(verifier, body, _headers(environ))
             if refusal is not None:
                 log.warning("refused a Slack request: %s (%d bytes)", refusal.reason, len(body))
+                status = int(refusal.status.split()[0])
+                metrics.observe_answer({}, status, time.perf_counter() - started)  # no claims
                 return _plain(start_response, refusal.status, refusal.reason)
             environ["wsgi.input"] = io.BytesIO(body)
         return slack(environ, start_response)
