@@ -380,9 +380,11 @@ def test_a_forged_click_cannot_change_someone_elses_personal_list(
     [refusal] = slack.responses()
     assert "not yours to change" in message_text(refusal)
     slack.click(done, user=BOB, in_home=True)  # or from his Home tab
+    fake_slack.wait_for("views.publish")  # the click is handled after its acknowledgement
     assert "*1.* my own thing" in listed(slack, channel="D0ALICE")
 
     slack.click(done, user=ALICE, in_home=True)  # Alice may, from her Home tab
+    fake_slack.wait_for("views.publish", 2)
     assert "my own thing" not in listed(slack, channel="D0ALICE")
 
 
