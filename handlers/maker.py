@@ -321,7 +321,13 @@ def _status_text(status: maker.CalendarStatus) -> str:
     problem = (
         f" :warning: The last reading failed: {escape(status.problem)}." if status.problem else ""
     )
-    return f"Your calendar ({escape(status.shown_address)}) is linked and {read}.{problem}"
+    unreadable = (
+        f" {status.unreadable} of its entries could not be read; the rest is watched."
+        if status.unreadable
+        else ""
+    )
+    linked = f"Your calendar ({escape(status.shown_address)}) is linked and {read}."
+    return linked + problem + unreadable
 
 
 # --- Home and digest ---------------------------------------------------------------------------
@@ -366,7 +372,12 @@ def _state_word(state: maker.Now) -> str:
 def deliver_poll(
     session: Session, post: ScheduledPost, client: WebClient, services: Services
 ) -> None:
-    """Read a linked calendar; queue conflict DMs, a broken-feed DM and the next reading."""
+    """Queue the calendar's next reading and hand this one to a background worker.
+
+    The feed is fetched off the tick and with no database session open, so a slow calendar
+    server delays nothing but its own reading; the worker stores what it read in a short
+    transaction of its own.
+    """
     now = services.now()
     workspace = Workspace(post.team_id, post.enterprise_id)
     calendar = session.get(MakerCalendar, int_value(payload_of(post).get("calendar_id")) or 0)
@@ -376,9 +387,18 @@ def deliver_poll(
     ):
         return
     timezone = timezone_of(session, workspace, calendar.user_id, timezone_fetcher(client), now)
+    reading = maker.begin_reading(session, calendar, timezone, now)
     allow_private = services.settings.calendar_private_addresses
-    read = maker.watch_calendar(session, calendar, timezone, now, allow_private=allow_private)
-    metrics.calendar_polled(failed=read.problem is not None)
+    services.background.submit(
+        (maker.POLL_KIND, reading.calendar_id), lambda: _read(services, reading, allow_private)
+    )
+
+
+def _read(services: Services, reading: maker.Reading, allow_private: bool) -> None:
+    outcome = maker.read_feed(reading, allow_private=allow_private)
+    with services.session() as session:
+        maker.finish_reading(session, reading, outcome)
+    metrics.calendar_polled(failed=outcome.problem is not None)
 
 
 def deliver_conflict(
@@ -431,9 +451,26 @@ def deliver_broken_feed(
     )
 
 
+def deliver_partly_read(
+    session: Session, post: ScheduledPost, client: WebClient, services: Services
+) -> None:
+    """Tell a member, once per change, how many entries of their calendar could not be read."""
+    text = f":warning: {_unreadable_text(int_value(payload_of(post).get('unreadable')) or 0)}"
+    client.chat_postMessage(channel=post.channel_id, text=text, blocks=[section(text).to_dict()])
+
+
+def _unreadable_text(unreadable: int) -> str:
+    entries = "1 entry" if unreadable == 1 else f"{unreadable} entries"
+    return (
+        f"{entries} in your calendar could not be read; the rest is watched. "
+        "I'll tell you again only if that number changes."
+    )
+
+
 DELIVERERS: dict[str, Deliverer] = {
     maker.POLL_KIND: deliver_poll,
     maker.CONFLICT_KIND: deliver_conflict,
     maker.BROKEN_FEED_KIND: deliver_broken_feed,
+    maker.PARTLY_READ_KIND: deliver_partly_read,
 }
 DIGEST_SECTIONS: tuple[DigestSectionBuilder, ...] = (maker.digest_section,)

@@ -63,6 +63,8 @@ class MakerCalendar(SQLModel, table=True):
     expanded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=200)
+    # Entries of the last reading that could not be read, as the member was last told.
+    unreadable_entries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class MakerMeeting(SQLModel, table=True):

@@ -2,7 +2,6 @@
 
 import contextlib
 import hashlib
-import io
 import json
 import logging
 import os
@@ -13,11 +12,9 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.request import Request
 
 import pytest
 from freezegun import freeze_time
@@ -26,17 +23,11 @@ from sqlmodel import select
 
 from bot import maker
 from bot.app.factory import Focusbot, create_focusbot
+from bot.common import outbox
 from bot.common.digest import DigestWindow
 from bot.console.fakeslack import FakeSlack, SlackRequests
-from bot.maker.calendar import (
-    FeedError,
-    PublicRedirectsOnly,
-    calendar_address,
-    ensure_public,
-    expand,
-    fetch_feed,
-    masked,
-)
+from bot.maker.calendar import Expansion, calendar_address, expand
+from bot.maker.feeds import FeedError, ensure_public, fetch_feed, masked
 from storage.base import Workspace
 from storage.db import session_scope
 from storage.maker import MakerCalendar, MakerMeeting
@@ -81,6 +72,8 @@ class FeedServer:
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.broken_is_fixed = False
+        self.partly_read = TEAM_ICS
+        self.trickling, self.release = threading.Event(), threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -111,6 +104,10 @@ class FeedServer:
                     self._send(200, HUGE, {"Content-Length": str(len(HUGE))})
                 elif self.path == "/huge-streamed.ics":
                     self._send(200, HUGE, {})  # no length: read until the connection closes
+                elif self.path == "/partly.ics":
+                    self._calendar(feeds.partly_read)
+                elif self.path == "/trickle.ics":
+                    self._trickle()
                 elif self.path == "/slow.ics":
                     time.sleep(1.5)
                     self._calendar(TEAM_ICS)
@@ -131,6 +128,17 @@ class FeedServer:
                         "Last-Modified": "Thu, 01 Oct 2026 00:00:00 GMT",
                     },
                 )
+
+            def _trickle(self) -> None:
+                """Send blanks a byte at a time until released (or a minute passed), then a feed."""
+                self._send(200, b"", {})
+                feeds.trickling.set()
+                for _ in range(1200):
+                    if feeds.release.wait(0.05):
+                        break
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                self.wfile.write(TEAM_ICS)
 
             def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
@@ -164,7 +172,7 @@ def test_recurring_events_expand_with_exceptions_moves_and_time_zones() -> None:
         datetime(2026, 10, 16, tzinfo=UTC),
         datetime(2026, 11, 6, tzinfo=UTC),
         "Europe/Berlin",
-    )
+    ).occurrences
     seen = [(o.summary, o.start, o.end - o.start, o.people, o.organizer) for o in found]
     review, sync = timedelta(minutes=45), timedelta(minutes=30)
     assert seen == [
@@ -185,18 +193,34 @@ def test_recurring_events_expand_with_exceptions_moves_and_time_zones() -> None:
     assert len({o.key for o in found}) == len(found)
 
 
-def test_a_rule_that_floods_the_calendar_is_refused() -> None:
+def test_a_rule_that_floods_the_window_is_skipped_and_counted() -> None:
     flood = TEAM_ICS.replace(b"RRULE:FREQ=WEEKLY;BYDAY=TU", b"RRULE:FREQ=MINUTELY")
+    read = expand(flood, START, START + timedelta(days=21), "UTC")
+    assert read.unreadable == 1
+    assert {o.summary for o in read.occurrences} == {
+        "Model review",
+        "Model review (moved)",
+        "Focus block",
+    }
+
+
+def test_a_calendar_with_more_events_than_can_be_watched_is_refused() -> None:
+    hourly = "".join(
+        f"BEGIN:VEVENT\r\nUID:hourly-{n}\r\nDTSTART:20261001T000000Z\r\n"
+        "DURATION:PT30M\r\nRRULE:FREQ=HOURLY\r\nEND:VEVENT\r\n"
+        for n in range(11)
+    )
+    feed = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{hourly}END:VCALENDAR\r\n".encode()
     with pytest.raises(FeedError, match="more than 5,000 events"):
-        expand(flood, START, START + timedelta(days=21), "UTC")
+        expand(feed, START, START + timedelta(days=21), "UTC")
 
 
 def test_what_is_not_a_calendar_is_refused() -> None:
     window = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
     with pytest.raises(FeedError, match="does not serve an iCalendar file"):
         expand(NOT_A_CALENDAR, *window, "UTC")
-    with pytest.raises(FeedError, match="could not be read as iCalendar"):
-        expand(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:garbage\r\n", *window, "UTC")
+    broken = expand(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:garbage\r\n", *window, "UTC")
+    assert broken == Expansion([], unreadable=1)  # a calendar, all of whose entries are broken
 
 
 # --- fetching a feed ---------------------------------------------------------------------------
@@ -254,6 +278,7 @@ def dms_to(fake: FakeSlack, user: str) -> list[str]:
 def tick_until_quiet(focusbot: Focusbot) -> None:
     for _ in range(3):
         focusbot.scheduler.tick()
+        assert focusbot.services.background.wait_idle(timeout=60)
 
 
 def test_meetings_in_maker_time_are_dmed_once_each(
@@ -461,15 +486,6 @@ def test_a_public_address_passes_the_network_check() -> None:
     ensure_public("https://93.184.216.34/calendar.ics")  # an address literal: no lookup needed
 
 
-def test_a_redirect_into_a_private_network_is_not_followed(feeds: FeedServer) -> None:
-    redirects = PublicRedirectsOnly(allow_private=False)
-    request = Request(feeds.url(SECRET_PATH))
-    with pytest.raises(FeedError, match="private network"):
-        redirects.redirect_request(
-            request, io.BytesIO(), 302, "Found", HTTPMessage(), "http://169.254.169.254/"
-        )
-
-
 def test_linking_an_internal_address_is_refused_and_nothing_is_stored(
     fake_slack: FakeSlack, engine: Any, database_url: str
 ) -> None:
@@ -488,3 +504,73 @@ def test_linking_an_internal_address_is_refused_and_nothing_is_stored(
     assert "points into a private network" in message_text(json.loads(response.body))
     with session_scope(engine) as session:
         assert session.exec(select(MakerCalendar)).all() == []
+
+
+# --- what a calendar does to the rest of focusbot ----------------------------------------------
+
+
+def test_a_slow_feed_holds_up_neither_commands_nor_other_posts(
+    slack: SlackUser, fake_slack: FakeSlack, focusbot: Focusbot, feeds: FeedServer
+) -> None:
+    with freeze_time(START, tick=True):
+        slack.command("set timezone Europe/Berlin", command="/maker")
+        slack.command(f"calendar {feeds.url('/trickle.ics')}", channel="D0ALICE", command="/maker")
+        with session_scope(focusbot.services.engine) as session:
+            [calendar] = session.exec(select(MakerCalendar)).all()
+            outbox.schedule_post(
+                session,
+                workspace=Workspace(TEAM),
+                channel_id=BOB,
+                kind=maker.BROKEN_FEED_KIND,
+                due_at=START,
+                key="another due post",
+                now=START,
+                payload={"problem": "a post due at the same time"},
+            )
+        focusbot.scheduler.tick()
+        assert feeds.trickling.wait(timeout=30)
+        # The feed is still arriving, a byte at a time, while the tick has delivered the other
+        # post and a command (which needs the database) gets its answer.
+        assert not feeds.release.is_set()
+        assert focusbot.services.background.busy((maker.POLL_KIND, calendar.id))
+        assert "a post due at the same time" in dms_to(fake_slack, BOB)[0]
+        assert "Added" in slack.command("add Write the report").text
+        assert focusbot.services.background.busy((maker.POLL_KIND, calendar.id))
+
+        feeds.release.set()
+        tick_until_quiet(focusbot)
+    assert len(dms_to(fake_slack, ALICE)) == 3  # the slow feed was read in the end
+
+
+def test_entries_that_cannot_be_read_are_told_once_then_only_when_their_number_changes(
+    slack: SlackUser, fake_slack: FakeSlack, focusbot: Focusbot, feeds: FeedServer
+) -> None:
+    broken = b"BEGIN:VEVENT\r\nUID:no-start-%d@focusbot.test\r\nSUMMARY:No start\r\nEND:VEVENT\r\n"
+    feeds.partly_read = TEAM_ICS.replace(
+        b"END:VCALENDAR", broken % 1 + broken % 2 + b"END:VCALENDAR"
+    )
+    with freeze_time(START, tick=True) as clock:
+        slack.command(f"calendar {feeds.url('/partly.ics')}", channel="D0ALICE", command="/maker")
+        tick_until_quiet(focusbot)
+        [told] = [text for text in dms_to(fake_slack, ALICE) if "could not be read" in text]
+        assert told.startswith(
+            ":warning: 2 entries in your calendar could not be read; the rest is watched. "
+            "I'll tell you again only if that number changes."
+        )
+        assert len(dms_to(fake_slack, ALICE)) == 4  # and the three meetings in maker time
+
+        # Read again, unchanged, and again after the horizon moved on: nothing new to say.
+        for later in (timedelta(minutes=16), timedelta(hours=7)):
+            clock.move_to(START + later)
+            tick_until_quiet(focusbot)
+        assert len(dms_to(fake_slack, ALICE)) == 4
+        status = slack.command("calendar", channel="D0ALICE", command="/maker")
+        assert "2 of its entries could not be read; the rest is watched." in status.text
+
+        feeds.partly_read = feeds.partly_read.replace(
+            b"END:VCALENDAR", broken % 3 + b"END:VCALENDAR"
+        )
+        clock.move_to(START + timedelta(hours=7, minutes=16))
+        tick_until_quiet(focusbot)
+    [told_again] = dms_to(fake_slack, ALICE)[4:]
+    assert told_again.startswith(":warning: 3 entries in your calendar could not be read;")

@@ -145,6 +145,7 @@ def test_calendar_polls_and_their_failures_are_counted(
     broken = slack.command(f"calendar {nowhere}", user="U0BOB", channel="D0BOB", command="/maker")
     assert "linked" in broken.text.lower(), broken.text
     focusbot.scheduler.tick()
+    assert focusbot.services.background.wait_idle(timeout=60)  # calendars are read beside the tick
     after = scrape(http_url)
     polls = "focusbot_calendar_polls_total"
     assert value(after, polls, outcome="ok") == value(before, polls, outcome="ok") + 1

@@ -313,8 +313,11 @@ class FocusbotConsole:
         return self.fake.timezones.get(self._me(), self.fake.default_timezone)
 
     def _deliver_due(self, lines: Lines) -> None:
-        report = self.focusbot.scheduler.tick()
-        for error in report.errors:
+        errors = self.focusbot.scheduler.tick().errors
+        # What background work (reading calendars) found falls due now: deliver it in this step.
+        self.focusbot.services.background.wait_idle()
+        errors += self.focusbot.scheduler.tick().errors
+        for error in errors:
             self.terminal.print(f"(a scheduled post failed: {error})", style="red")
         self._render_new_calls(lines)
 

@@ -1,45 +1,31 @@
-"""Read a member's private iCal feed: fetch it politely and expand its events (RFC 5545)."""
+"""Read a member's iCal feed (RFC 5545): every entry that can be read, expanded in one range query.
+
+Calendars come from Google, Outlook/Exchange, Thunderbird and many more, and some hold an entry
+that no reader understands. One such entry must not cost the person every warning: it is skipped
+and counted, and the rest of the calendar is watched. Only what is not a calendar at all is refused.
+"""
 
 import hashlib
-import ipaddress
-import socket
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from http.client import HTTPException, HTTPMessage
-from typing import IO, Any
-from urllib.error import HTTPError, URLError
+from datetime import UTC, date, datetime, tzinfo
+from itertools import islice
+from typing import Any
 from urllib.parse import urlsplit
-from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 import recurring_ical_events
 import x_wr_timezone
-from icalendar import Calendar
+from icalendar import Calendar, Component
 
 from bot.common.recurrence import zone
+from bot.maker.entries import Entries, split, touching
+from bot.maker.feeds import FeedError
 
-FETCH_TIMEOUT_SECONDS = 10.0
-MAX_FEED_BYTES = 2_000_000
 MAX_OCCURRENCES = 5_000
-USER_AGENT = "focusbot calendar watch"
-_CHUNK = 64 * 1024
-
-
-class FeedError(Exception):
-    """The feed could not be read; the message says why, without its address."""
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """What a conditional GET brought: a new body, or nothing new."""
-
-    body: bytes | None
-    etag: str | None
-    last_modified: str | None
-
-    @property
-    def unchanged(self) -> bool:
-        """Tell whether the server said the feed has not changed."""
-        return self.body is None
+MAX_OCCURRENCES_OF_ONE_ENTRY = 1_000
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"
+# Properties an occurrence is computed from; an entry with any of them broken cannot be read.
+TIME_PROPERTIES = ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID")
+RULE_PROPERTIES = ("RRULE", "RDATE", "EXDATE")
 
 
 @dataclass(frozen=True)
@@ -54,6 +40,14 @@ class Occurrence:
     summary: str
 
 
+@dataclass(frozen=True)
+class Expansion:
+    """The busy occurrences of a window, and how many entries of the calendar could not be read."""
+
+    occurrences: list[Occurrence]
+    unreadable: int
+
+
 def calendar_address(text: str) -> str:
     """Return the feed address to store; raise ValueError for anything but an http(s) URL."""
     address = text.strip().strip("<>").split("|", 1)[0].strip()
@@ -62,130 +56,141 @@ def calendar_address(text: str) -> str:
     parts = urlsplit(address)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in address:
         raise ValueError("not an http(s) address")
+    if "@" in parts.netloc:
+        raise ValueError("carries a user name or password")
     _ = parts.port  # raises ValueError for a port that is not a number
     if len(address) > 2000:
         raise ValueError("too long")
     return address
 
 
-def masked(address: str) -> str:
-    """Show an address without giving it away: its host and the last four characters."""
-    parts = urlsplit(address)
-    tail = address.rstrip("/")[-4:]
-    return f"{parts.hostname or 'unknown host'}/…{tail}"
-
-
-def ensure_public(address: str) -> None:
-    """Refuse an address whose host is, or resolves to, a private, loopback or link-local one.
-
-    Anyone may link a calendar, so a feed address must never make focusbot read inside the
-    network it runs in.
-    """
-    host = urlsplit(address).hostname or ""
-    try:
-        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (socket.gaierror, UnicodeError):
-        raise FeedError("the calendar server's name could not be found") from None
-    for ip in map(ipaddress.ip_address, (str(address).split("%")[0] for address in found)):
-        if not ip.is_global or ip.is_multicast:
-            raise FeedError("the address points into a private network, which focusbot never reads")
-
-
-class PublicRedirectsOnly(HTTPRedirectHandler):
-    """Follow a redirect only to an address focusbot may read."""
-
-    def __init__(self, allow_private: bool) -> None:
-        self.allow_private = allow_private
-
-    def redirect_request(
-        self, req: Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
-    ) -> Request | None:
-        if not self.allow_private:
-            ensure_public(newurl)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def fetch_feed(
-    address: str,
-    etag: str | None = None,
-    last_modified: str | None = None,
-    *,
-    timeout: float = FETCH_TIMEOUT_SECONDS,
-    max_bytes: int = MAX_FEED_BYTES,
-    allow_private: bool = False,
-) -> Fetched:
-    """GET the feed, conditionally; raise FeedError when it cannot (or may not) be read."""
-    if not allow_private:
-        ensure_public(address)
-    headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
-    opener = build_opener(PublicRedirectsOnly(allow_private))
-    try:
-        with opener.open(Request(address, headers=headers), timeout=timeout) as response:
-            body = _read_capped(response, max_bytes)
-            return Fetched(
-                body, response.headers.get("ETag"), response.headers.get("Last-Modified")
-            )
-    except HTTPError as error:
-        if error.code == 304:
-            return Fetched(None, etag, last_modified)
-        raise FeedError(f"the calendar server answered HTTP {error.code}") from None
-    except TimeoutError:
-        raise FeedError(f"the calendar server did not answer within {timeout:g} seconds") from None
-    except ValueError:
-        raise FeedError("the address is not a valid web address") from None
-    except (URLError, HTTPException, OSError) as error:
-        reason = getattr(error, "reason", None)
-        if isinstance(reason, TimeoutError):
-            raise FeedError(
-                f"the calendar server did not answer within {timeout:g} seconds"
-            ) from None
-        raise FeedError("the calendar server could not be reached") from None
-
-
-def _read_capped(response: Any, max_bytes: int) -> bytes:
-    declared = response.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise FeedError(_too_large(max_bytes))
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := response.read(_CHUNK):
-        size += len(chunk)
-        if size > max_bytes:
-            raise FeedError(_too_large(max_bytes))
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(max_bytes: int) -> str:
-    return f"the calendar is larger than {max_bytes // 1_000_000} MB"
-
-
-def expand(body: bytes, start: datetime, end: datetime, default_timezone: str) -> list[Occurrence]:
+def expand(body: bytes, start: datetime, end: datetime, default_timezone: str) -> Expansion:
     """Return the timed, busy occurrences between start and end, recurrences expanded."""
-    if not body.lstrip().upper().startswith(b"BEGIN:VCALENDAR"):
+    body = body.lstrip().removeprefix(BYTE_ORDER_MARK).lstrip()
+    if not body[:15].upper().startswith(b"BEGIN:VCALENDAR"):
         raise FeedError("the address does not serve an iCalendar file")
+    entries = touching(split(body.decode("utf-8", "replace")), start, end)
+    calendar, unreadable = _parse(entries)
+    unreadable += _drop_unreadable_events(calendar)
+    _name_every_entry(calendar)
+    calendar = _standard(calendar)
     floating = zone(default_timezone)
-    events = []
+    events, failed = _occurrences_between(calendar, start, end)
+    found = [_occurrence(event, floating) for event in events if _is_busy(event)]
+    timed = [o for o in found if o is not None and o.start < end]
+    return Expansion(sorted(timed, key=lambda o: (o.start, o.summary, o.key)), unreadable + failed)
+
+
+def _parse(entries: Entries) -> tuple[Calendar, int]:
+    """Parse the calendar; if that fails, parse it entry by entry and count the entries lost."""
     try:
-        calendar = x_wr_timezone.to_standard(Calendar.from_ical(body))
-        for event in recurring_ical_events.of(calendar).after(start):
-            if _moment(event["DTSTART"].dt, floating) >= end:
-                break
-            events.append(event)
-            if len(events) > MAX_OCCURRENCES:
-                raise FeedError(
-                    f"the calendar has more than {MAX_OCCURRENCES:,} events in three weeks"
-                )
-        found = [_occurrence(event, floating) for event in events if _is_busy(event)]
-    except FeedError:
-        raise
-    except Exception:  # a malformed feed in any of a hundred ways is one user-facing problem
-        raise FeedError("the calendar file could not be read as iCalendar") from None
-    return sorted((o for o in found if o is not None), key=lambda o: (o.start, o.key))
+        calendar = Calendar.from_ical(entries.text())
+        assert isinstance(calendar, Calendar)
+        return calendar, 0
+    except Exception:  # a malformed entry in any of a hundred ways; find which below
+        pass
+    calendar = _calendar_from(entries.header)
+    unreadable = 0
+    for lines in entries.entries:
+        try:
+            calendar.add_component(Component.from_ical("\r\n".join(lines) + "\r\n"))
+        except Exception:  # this entry is lost; the others are still read
+            unreadable += lines[0].strip().upper() == "BEGIN:VEVENT"
+    return calendar, unreadable
+
+
+def _calendar_from(header: list[str]) -> Calendar:
+    try:
+        calendar = Calendar.from_ical(Entries(header, []).text())
+    except Exception:  # the calendar's own properties are unreadable: read its entries anyway
+        return Calendar()
+    assert isinstance(calendar, Calendar)
+    return calendar
+
+
+def _drop_unreadable_events(calendar: Calendar) -> int:
+    """Remove the events no occurrence can be computed from; return how many."""
+    kept = [c for c in calendar.subcomponents if c.name != "VEVENT" or _readable(c)]
+    dropped = len(calendar.subcomponents) - len(kept)
+    calendar.subcomponents = kept
+    return dropped
+
+
+def _name_every_entry(calendar: Calendar) -> None:
+    """Give each entry a UID of its own, so that the expansion keeps every one.
+
+    An entry without a UID is named by its content. Two entries that share a UID without being
+    one's change of the other (RECURRENCE-ID) are two meetings: the recurring one keeps the UID
+    (its changes refer to it), the other is named by its content too.
+    """
+    named: set[str] = set()
+    events = sorted(calendar.walk("VEVENT"), key=lambda event: "RRULE" not in event)
+    for event in events:
+        uid = event.get("UID")
+        if uid is None:
+            event.add("UID", f"content-{_content_hash(event)}")
+        elif "RECURRENCE-ID" not in event:
+            if str(uid) in named:
+                event["UID"] = f"{uid} content-{_content_hash(event)}"
+            named.add(str(uid))
+
+
+def _readable(event: Component) -> bool:
+    needed = TIME_PROPERTIES + RULE_PROPERTIES
+    if any(str(name).upper() in needed for name, _ in getattr(event, "errors", ())):
+        return False
+    values = [event.get(name) for name in TIME_PROPERTIES]
+    if values[0] is None or any(isinstance(value, list) for value in values):
+        return False  # no start, or two starts: which one would it be?
+    try:
+        _ = [value.dt for value in values if value is not None]
+    except Exception:  # a property that parsed but has no usable value
+        return False
+    return True
+
+
+def _content_hash(event: Component) -> str:
+    """Identify an event without a UID by what it says (its stamp changes with every export)."""
+    lines = [
+        line
+        for line in event.to_ical().decode("utf-8", "replace").splitlines()
+        if not line.upper().startswith("DTSTAMP")
+    ]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
+
+
+def _standard(calendar: Calendar) -> Calendar:
+    """Apply a calendar-wide X-WR-TIMEZONE (Google's exports) where it can be applied."""
+    try:
+        return x_wr_timezone.to_standard(calendar)
+    except Exception:  # an odd zone name: the events keep their own times
+        return calendar
+
+
+def _occurrences_between(
+    calendar: Calendar, start: datetime, end: datetime
+) -> tuple[list[Any], int]:
+    """Expand each series with one range query; skip (and count) the series that fail."""
+    try:
+        query = recurring_ical_events.of(calendar, skip_bad_series=True)
+    except recurring_ical_events.InvalidCalendar:
+        raise FeedError("the calendar does not use the Gregorian calendar") from None
+    series_expected = len({str(event.get("UID")) for event in calendar.walk("VEVENT")})
+    failed = max(series_expected - len(query.series), 0)  # refused while being built
+    events: list[Any] = []
+    for series in query.series:
+        try:
+            found = list(islice(series.between(start, end), MAX_OCCURRENCES_OF_ONE_ENTRY + 1))
+            if len(found) > MAX_OCCURRENCES_OF_ONE_ENTRY:
+                failed += 1  # a rule that floods the window (every minute, say) is not a meeting
+                continue
+            events.extend(occurrence.as_component(False) for occurrence in found)
+        except Exception:  # one broken series costs only itself
+            failed += 1
+            continue
+        if len(events) > MAX_OCCURRENCES:
+            raise FeedError(f"the calendar has more than {MAX_OCCURRENCES:,} events in three weeks")
+    return events, failed
 
 
 def _is_busy(event: Any) -> bool:
@@ -194,7 +199,7 @@ def _is_busy(event: Any) -> bool:
     return status != "CANCELLED" and transparency != "TRANSPARENT"
 
 
-def _occurrence(event: Any, floating: Any) -> Occurrence | None:
+def _occurrence(event: Any, floating: tzinfo) -> Occurrence | None:
     start = event.get("DTSTART")
     end = event.get("DTEND")
     if start is None or not isinstance(start.dt, datetime):
@@ -208,12 +213,8 @@ def _occurrence(event: Any, floating: Any) -> Occurrence | None:
         ends = starts
     if ends <= starts:
         return None
-    uid = str(event.get("UID", ""))
-    recurrence = event.get("RECURRENCE-ID")
-    original = _moment(recurrence.dt, floating) if recurrence is not None else starts
-    key = hashlib.sha256(f"{uid}|{original.isoformat()}".encode()).hexdigest()
     return Occurrence(
-        key=key,
+        key=_key(event, starts, floating),
         start=starts,
         end=ends,
         people=_people(event),
@@ -222,13 +223,31 @@ def _occurrence(event: Any, floating: Any) -> Occurrence | None:
     )
 
 
-def _aware(moment: datetime, floating: Any) -> datetime:
+def _key(event: Any, starts: datetime, floating: tzinfo) -> str:
+    """Identify an occurrence: its entry (UID) and which recurrence it is (its original start).
+
+    A change to this and future occurrences (RANGE=THISANDFUTURE) gives all of them its own
+    RECURRENCE-ID, so their start tells them apart. Entries without a UID, or sharing one, were
+    given UIDs of their own before the expansion.
+    """
+    recurrence = event.get("RECURRENCE-ID")
+    original = _moment(recurrence.dt, floating) if recurrence is not None else starts
+    identity = f"{event.get('UID', '')}|{original.isoformat()}"
+    if (
+        recurrence is not None
+        and str(recurrence.params.get("RANGE", "")).upper() == "THISANDFUTURE"
+    ):
+        identity += f"|{starts.isoformat()}"
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def _aware(moment: datetime, floating: tzinfo) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=floating)
     return moment.astimezone(UTC)
 
 
-def _moment(value: datetime | date, floating: Any) -> datetime:
+def _moment(value: datetime | date, floating: tzinfo) -> datetime:
     if isinstance(value, datetime):
         return _aware(value, floating)
     return datetime(value.year, value.month, value.day, tzinfo=UTC)

@@ -1,5 +1,6 @@
 """Calendar watch: linked calendars read every few minutes, conflicts with maker time DMed once."""
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -7,16 +8,10 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.common import outbox
-from bot.maker.calendar import (
-    FeedError,
-    Occurrence,
-    ensure_public,
-    expand,
-    fetch_feed,
-    masked,
-)
+from bot.maker.calendar import Expansion, Occurrence, expand
 from bot.maker.checks import nearest_slots
 from bot.maker.commands import MakerError
+from bot.maker.feeds import FeedError, ensure_public, fetch_feed, masked
 from bot.maker.schedule import (
     MEETING_PEOPLE,
     Span,
@@ -30,9 +25,12 @@ from storage import maker as store
 from storage.base import Workspace
 from storage.maker import MakerCalendar, MakerMeeting
 
+log = logging.getLogger(__name__)
+
 POLL_KIND = "maker.calendar_poll"
 CONFLICT_KIND = "maker.conflict"
 BROKEN_FEED_KIND = "maker.feed_broken"
+PARTLY_READ_KIND = "maker.feed_partly_read"
 POLL_EVERY = timedelta(minutes=15)
 EXPAND_EVERY = timedelta(hours=6)
 WATCH_PAST = timedelta(days=7)
@@ -47,6 +45,7 @@ class CalendarStatus:
     shown_address: str = ""
     last_read_at: datetime | None = None
     problem: str | None = None
+    unreadable: int = 0
 
 
 def link_calendar(
@@ -81,6 +80,7 @@ def link_calendar(
         calendar.etag = calendar.last_modified = None
         calendar.last_read_at = calendar.expanded_at = None
         calendar.failing_since, calendar.last_error = None, None
+        calendar.unreadable_entries = 0
     session.add(calendar)
     session.flush()
     schedule_poll(session, calendar, now, now)
@@ -117,7 +117,13 @@ def calendar_status(session: Session, workspace: Workspace, user_id: str) -> Cal
     calendar = store.find_calendar(session, workspace, user_id)
     if calendar is None:
         return CalendarStatus(linked=False)
-    return CalendarStatus(True, masked(calendar.url), calendar.last_read_at, calendar.last_error)
+    return CalendarStatus(
+        True,
+        masked(calendar.url),
+        calendar.last_read_at,
+        calendar.last_error,
+        calendar.unreadable_entries,
+    )
 
 
 def schedule_poll(session: Session, calendar: MakerCalendar, due: datetime, now: datetime) -> None:
@@ -154,45 +160,101 @@ class WatchResult:
     conflicts: list[Conflict] = field(default_factory=list)
     problem: str | None = None
     newly_broken: bool = False
+    newly_unreadable: int = 0
 
 
-def watch_calendar(
-    session: Session,
-    calendar: MakerCalendar,
-    timezone: str,
-    now: datetime,
-    *,
-    allow_private: bool = False,
-) -> WatchResult:
-    """Read a linked calendar, store its meetings, queue conflict DMs and the next reading."""
-    result = WatchResult()
+@dataclass(frozen=True)
+class Reading:
+    """One reading of a calendar: what it needs from the database, taken before the fetch."""
+
+    calendar_id: int
+    url: str
+    linked_at: datetime
+    etag: str | None
+    last_modified: str | None
+    timezone: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What fetching a feed brought: its expansion, nothing new (None), or a problem."""
+
+    expansion: Expansion | None
+    problem: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def begin_reading(
+    session: Session, calendar: MakerCalendar, timezone: str, now: datetime
+) -> Reading:
+    """Queue the calendar's next reading and return what this one needs to fetch its feed."""
+    assert calendar.id is not None
+    schedule_poll(session, calendar, now + POLL_EVERY, now)
     # An unchanged feed still has to be expanded again now and then: the horizon moves on.
     fresh = calendar.expanded_at is not None and now - calendar.expanded_at < EXPAND_EVERY
+    return Reading(
+        calendar.id,
+        calendar.url,
+        calendar.linked_at,
+        calendar.etag if fresh else None,
+        calendar.last_modified if fresh else None,
+        timezone,
+        now,
+    )
+
+
+def read_feed(reading: Reading, *, allow_private: bool = False) -> Outcome:
+    """Fetch and expand the feed; it needs no database, so none is held while the server answers."""
     try:
         fetched = fetch_feed(
-            calendar.url,
-            calendar.etag if fresh else None,
-            calendar.last_modified if fresh else None,
+            reading.url,
+            reading.etag,
+            reading.last_modified,
             allow_private=allow_private,
         )
-        if not fetched.unchanged:
-            assert fetched.body is not None
-            occurrences = expand(fetched.body, now - WATCH_PAST, now + WATCH_AHEAD, timezone)
-            _store_meetings(session, calendar, occurrences, now)
-            calendar.etag, calendar.last_modified = fetched.etag, fetched.last_modified
-            calendar.expanded_at = now
+        if fetched.body is None:
+            return Outcome(None, None, fetched.etag, fetched.last_modified)
+        window = (reading.now - WATCH_PAST, reading.now + WATCH_AHEAD)
+        expansion = expand(fetched.body, *window, reading.timezone)
+        return Outcome(expansion, None, fetched.etag, fetched.last_modified)
     except FeedError as problem:
-        result.problem = str(problem)
+        return Outcome(None, str(problem))
+    except Exception:  # a calendar no one foresaw: the member hears of it, the worker goes on
+        log.exception("calendar %s could not be read", reading.calendar_id)
+        return Outcome(None, "the calendar file could not be read")
+
+
+def finish_reading(session: Session, reading: Reading, outcome: Outcome) -> WatchResult | None:
+    """Store what was read and queue the DMs it calls for; None if the calendar was unlinked."""
+    calendar = session.get(MakerCalendar, reading.calendar_id)
+    if calendar is None or (calendar.url, calendar.linked_at) != (reading.url, reading.linked_at):
+        return None  # unlinked, or linked anew, while the feed was being read
+    now, result = reading.now, WatchResult()
+    if outcome.problem is not None:
+        result.problem = outcome.problem
         result.newly_broken = calendar.failing_since is None
         calendar.failing_since = calendar.failing_since or now
-        calendar.last_error = str(problem)[:200]
+        calendar.last_error = outcome.problem[:200]
     else:
+        if outcome.expansion is not None:
+            _store_meetings(session, calendar, outcome.expansion.occurrences, now)
+            calendar.etag, calendar.last_modified = outcome.etag, outcome.last_modified
+            calendar.expanded_at = now
+            result.newly_unreadable = _note_unreadable(calendar, outcome.expansion.unreadable)
         calendar.last_read_at, calendar.failing_since, calendar.last_error = now, None, None
-        result.conflicts = conflicts_of(session, calendar, timezone, now)
+        result.conflicts = conflicts_of(session, calendar, reading.timezone, now)
     session.add(calendar)
-    _queue_messages(session, calendar, result, timezone, now)
-    schedule_poll(session, calendar, now + POLL_EVERY, now)
+    _queue_messages(session, calendar, result, reading.timezone, now)
     return result
+
+
+def _note_unreadable(calendar: MakerCalendar, unreadable: int) -> int:
+    """Remember how many entries could not be read; return it when the person should hear it."""
+    changed = unreadable != calendar.unreadable_entries
+    calendar.unreadable_entries = unreadable
+    return unreadable if changed else 0
 
 
 def _store_meetings(
@@ -285,6 +347,17 @@ def _queue_messages(
             key=f"{BROKEN_FEED_KIND}:{calendar.id}:{calendar.failing_since.isoformat()}",
             now=now,
             payload={"problem": result.problem},
+        )
+    if result.newly_unreadable:
+        outbox.schedule_post(
+            session,
+            workspace=workspace,
+            channel_id=calendar.user_id,
+            kind=PARTLY_READ_KIND,
+            due_at=now,
+            key=f"{PARTLY_READ_KIND}:{calendar.id}:{now.isoformat()}",
+            now=now,
+            payload={"unreadable": result.newly_unreadable},
         )
 
 

@@ -1,4 +1,4 @@
-"""What every listener and job shares: settings, database, clock, sections, pain matcher."""
+"""What every listener and job shares: settings, database, clock, sections, matcher, background."""
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.common.digest import DigestSectionBuilder
 from bot.pain import HttpEmbedder, Matcher, OnnxEmbedder
+from bot.runtime.background import Background
 from bot.runtime.cache import ExpiringCache
 from bot.runtime.settings import Settings
 from storage.base import Workspace
@@ -33,6 +34,7 @@ class Services:
     slack_client: Callable[[Workspace], WebClient] | None = None
     cache: ExpiringCache = field(default_factory=ExpiringCache)
     pain_matcher: Matcher = field(default_factory=Matcher)
+    background: Background = field(default_factory=Background)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
