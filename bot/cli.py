@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 from rich.console import Console as Terminal
 from rich.progress import Progress
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy.engine import Engine, make_url
 
 from bot.app.factory import create_focusbot
@@ -26,6 +25,7 @@ from bot.runtime.manifest import MANIFEST
 from bot.runtime.problems import SetupError, explain
 from bot.runtime.services import pain_matcher_for
 from bot.runtime.settings import Settings
+from bot.runtime.socket_mode import SocketModeRefused, SocketModeRunner, wait_for_slack
 from storage.db import make_engine
 from storage.schema import current_revision, head_revision, is_current, upgrade
 
@@ -227,6 +227,9 @@ def pain_reindex() -> None:
 def _serve(settings: Settings, *, http: bool, host: str, port: int, workers: int = 1) -> None:
     _configure_logging(settings)
     engine = _prepared_engine(settings)
+    if not http:
+        _run_socket_mode(settings, engine)
+        return
     focusbot = create_focusbot(settings, engine=engine)  # Bolt checks the bot token with Slack
     if http:
         if workers > 1 and engine.dialect.name == "sqlite":
@@ -238,12 +241,25 @@ def _serve(settings: Settings, *, http: bool, host: str, port: int, workers: int
         engine.dispose()  # each worker opens its own connections
         serve(lambda: create_focusbot(settings), host, port, workers)
         return
-    focusbot.scheduler.start(settings.scheduler_tick_seconds)
+
+
+def _run_socket_mode(settings: Settings, engine: Engine) -> None:
+    """Serve Slack over Socket Mode until stopped, waiting for Slack while it is out of reach."""
     try:
-        assert settings.slack_app_token is not None
-        SocketModeHandler(focusbot.app, settings.slack_app_token.get_secret_value()).start()
-    finally:
-        focusbot.scheduler.shutdown()
+        wait_for_slack(settings)
+        focusbot = create_focusbot(settings, engine=engine)
+        runner = SocketModeRunner(focusbot.app, focusbot.services)
+        focusbot.scheduler.start(settings.scheduler_tick_seconds)
+        try:
+            runner.start()
+            runner.wait()
+        finally:
+            runner.close()
+            focusbot.scheduler.shutdown()
+    except SocketModeRefused as refusal:
+        raise SetupError(f"focusbot cannot connect to Slack in Socket Mode. {refusal}") from None
+    except KeyboardInterrupt:
+        errors.print("focusbot stops.")
 
 
 def _prepared_engine(settings: Settings) -> Engine:

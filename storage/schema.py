@@ -20,7 +20,8 @@ import storage.milestones
 import storage.pain
 import storage.pain_matching
 import storage.people
-import storage.schedule  # noqa: F401 - every table module is imported so the metadata is whole
+import storage.schedule
+import storage.socket_mode  # noqa: F401 - every table module is imported so the metadata is whole
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

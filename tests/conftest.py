@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.error import HTTPError
+from urllib.parse import parse_qsl
 from urllib.request import Request, urlopen
 
 import pytest
@@ -17,11 +18,14 @@ from waitress.server import create_server
 from bot.app.factory import Focusbot, create_focusbot
 from bot.app.web import wsgi_app
 from bot.console.fakeslack import FakeSlack, SignedRequest, SlackRequests, running_fake_slack
+from bot.console.fakesocket import Envelope
 from bot.runtime.settings import Settings, normalize_database_url
+from bot.runtime.socket_mode import SocketModeRunner, retry_delays
 from storage.db import make_engine
 from storage.schema import metadata
 
 SIGNING_SECRET = "test-signing-secret"
+APP_TOKEN = "xapp-1-A0FOCUSBOT-test"
 TEAM = "T0TEAM"
 CHANNEL = "C0MLTEAM"
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
@@ -42,6 +46,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if metafunc.config.getoption("--postgres-url"):
             backends.append("postgresql")
         metafunc.parametrize("database_backend", backends, scope="function")
+    if "transport" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_transports"
+    ):
+        metafunc.parametrize("transport", ["http", "socket"])
 
 
 @pytest.fixture
@@ -93,7 +101,7 @@ def settings_for(fake: FakeSlack, database_url: str) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         slack_bot_token="xoxb-test-token",
-        slack_app_token=None,
+        slack_app_token=APP_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=fake.base_url,
         database_url=database_url,
@@ -109,7 +117,10 @@ def focusbot(fake_slack: FakeSlack, engine: Engine, database_url: str) -> Focusb
 
 @dataclass
 class Answer:
-    """What focusbot answered over HTTP."""
+    """What focusbot answered: over HTTP, or in its Socket Mode acknowledgement (status 200).
+
+    Over Socket Mode, status 0 means no acknowledgement came.
+    """
 
     status: int
     body: str
@@ -159,16 +170,19 @@ def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class SlackUser:
-    """Sends what Slack would send when people use focusbot, signed, over HTTP."""
+    """Sends what Slack would send when people use focusbot: signed over HTTP, or over a socket."""
 
-    def __init__(self, base_url: str, fake: FakeSlack, team_id: str = TEAM):
+    def __init__(self, base_url: str, fake: FakeSlack, team_id: str = TEAM, socket: bool = False):
         self.base_url = base_url
         self.fake = fake
+        self.socket = socket
         self.requests = SlackRequests(SIGNING_SECRET, team_id=team_id)
         self._responses = 0
 
     def post(self, request: SignedRequest, extra_headers: dict[str, str] | None = None) -> Answer:
-        """Send a signed request to /slack/events."""
+        """Send a signed request to /slack/events, or as an envelope over Socket Mode."""
+        if self.socket:
+            return self.send_envelope(request, extra_headers or {})
         http = Request(
             self.base_url + "/slack/events",
             data=request.body.encode(),
@@ -180,6 +194,16 @@ class SlackUser:
                 return Answer(response.status, response.read().decode())
         except HTTPError as error:
             return Answer(error.code, error.read().decode())
+
+    def send_envelope(self, request: SignedRequest, headers: dict[str, str]) -> Answer:
+        """Send what a request carries as a Socket Mode envelope; return its acknowledgement."""
+        envelope = envelope_of(request)
+        envelope.retry_attempt = int(headers.get("X-Slack-Retry-Num", 0))
+        self.fake.socket_mode.send(envelope)
+        ack = self.fake.socket_mode.ack_for(envelope.envelope_id)
+        if ack is None:
+            return Answer(0, "")
+        return Answer(200, json.dumps(ack.payload) if ack.payload else "")
 
     def command(
         self, text: str, *, user: str = ALICE, channel: str = CHANNEL, command: str = "/focus"
@@ -252,7 +276,43 @@ def http_url(focusbot: Focusbot) -> Iterator[str]:
     server.task_dispatcher.shutdown()
 
 
+def envelope_of(request: SignedRequest) -> Envelope:
+    """Return the Socket Mode envelope Slack sends instead of this HTTP request."""
+    if request.headers["Content-Type"] == "application/json":
+        return Envelope("events_api", json.loads(request.body))
+    fields = dict(parse_qsl(request.body, keep_blank_values=True))
+    if "payload" in fields:
+        return Envelope("interactive", json.loads(fields["payload"]))
+    return Envelope("slash_commands", fields)
+
+
 @pytest.fixture
-def slack(http_url: str, fake_slack: FakeSlack) -> SlackUser:
-    """Return a Slack stand-in that sends signed requests to the running focusbot."""
-    return SlackUser(http_url, fake_slack)
+def transport() -> str:
+    """Return how Slack reaches focusbot: over HTTP, unless a test is marked both_transports."""
+    return "http"
+
+
+@pytest.fixture
+def socket_mode(focusbot: Focusbot, fake_slack: FakeSlack) -> Iterator[SocketModeRunner]:
+    """Connect focusbot to the fake Slack over Socket Mode."""
+    runner = SocketModeRunner(
+        focusbot.app,
+        focusbot.services,
+        ping_seconds=2.0,  # a lost connection missed otherwise is found within moments
+        delays=lambda: retry_delays(0.05, 0.5),
+    )
+    runner.start()
+    assert fake_slack.socket_mode.wait_for_connections(1)
+    yield runner
+    runner.close()
+
+
+@pytest.fixture
+def slack(
+    transport: str, fake_slack: FakeSlack, focusbot: Focusbot, request: pytest.FixtureRequest
+) -> SlackUser:
+    """Return a Slack stand-in sending requests to the running focusbot by the test's transport."""
+    if transport == "socket":
+        request.getfixturevalue("socket_mode")
+        return SlackUser("", fake_slack, socket=True)
+    return SlackUser(request.getfixturevalue("http_url"), fake_slack)

@@ -126,13 +126,17 @@ def test_run_with_a_token_slack_refuses_says_so(tmp_path: Path, fake_slack: Fake
     assert "xoxb-wrong-token-1234" not in result.stderr
 
 
-def test_run_with_slack_unreachable_says_so(tmp_path: Path) -> None:
+def test_run_over_http_with_slack_unreachable_says_so(tmp_path: Path) -> None:
+    # Socket Mode waits for Slack instead: tests/test_socket_mode.py
     api = f"http://127.0.0.1:{unused_port()}/api/"
     result = focusbot(
         "run",
+        "--http",
+        "--port",
+        str(unused_port()),
         cwd=tmp_path,
         SLACK_BOT_TOKEN="xoxb-1-2-3",
-        SLACK_APP_TOKEN="xapp-1-2-3",
+        SLACK_SIGNING_SECRET="secret",
         SLACK_API_URL=api,
         LOG_LEVEL="CRITICAL",
     )

@@ -3,6 +3,7 @@
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from freezegun import freeze_time
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -103,6 +104,7 @@ def test_the_digest_keeps_its_local_time_across_the_dst_change(
     ]
 
 
+@pytest.mark.both_transports
 def test_the_schedule_moves_and_turns_off_and_the_digest_shows_now_only_to_the_caller(
     slack: SlackUser, fake_slack: FakeSlack, focusbot: Focusbot
 ) -> None:

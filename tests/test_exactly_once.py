@@ -186,6 +186,7 @@ def test_kill_9_in_the_middle_of_a_tick_then_restart_loses_nothing_and_posts_not
     assert post_states(engine)["sent"] == 10
 
 
+@pytest.mark.both_transports
 def test_a_retried_event_is_handled_once(slack, fake_slack: FakeSlack) -> None:
     event = {"type": "app_home_opened", "user": "U0ALICE", "tab": "home", "channel": "D0ALICE"}
     request = slack.requests.event(event, event_id="Ev0RETRIED")
@@ -199,6 +200,7 @@ def test_a_retried_event_is_handled_once(slack, fake_slack: FakeSlack) -> None:
     assert len(fake_slack.calls_to("views.publish")) == 1
 
 
+@pytest.mark.both_transports
 def test_a_replayed_command_adds_once(slack) -> None:
     request = slack.requests.command(
         "/focus",

@@ -32,6 +32,7 @@ def listed(slack: SlackUser, channel: str = CHANNEL) -> str:
     return slack.command("", channel=channel).text
 
 
+@pytest.mark.both_transports
 def test_adding_shows_the_numbered_list_to_the_caller_only(slack: SlackUser) -> None:
     answer = slack.command("add Ship the eval harness <@U0BOB|bob>")
     assert answer.status == 200
@@ -158,6 +159,7 @@ def test_share_posts_the_list_for_everyone(slack: SlackUser) -> None:
     assert "*1.* Ship the eval harness" in message_text(posted)
 
 
+@pytest.mark.both_transports
 def test_a_button_click_changes_the_list_and_updates_the_message_in_place(slack: SlackUser) -> None:
     add(slack, "alpha", "beta")
     shown = slack.command("").json
@@ -169,6 +171,7 @@ def test_a_button_click_changes_the_list_and_updates_the_message_in_place(slack:
     assert "beta" not in listed(slack)
 
 
+@pytest.mark.both_transports
 def test_a_double_click_finishes_once(slack: SlackUser) -> None:
     add(slack, "alpha", "beta")
     done_alpha = buttons(slack.command("").json)[0]
@@ -225,6 +228,7 @@ def test_home_tab_shows_the_lists_i_take_part_in_with_buttons(
     assert labels == ["Done", "Drop", "Add"]
 
 
+@pytest.mark.both_transports
 def test_home_add_button_opens_a_modal_that_adds_the_item(
     slack: SlackUser, fake_slack: FakeSlack
 ) -> None:

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from freezegun import freeze_time
 from slack_sdk import WebClient
 from sqlmodel import Session, select
@@ -29,6 +30,7 @@ def maker(slack: SlackUser, text: str, **kwargs) -> str:
     return answer.text
 
 
+@pytest.mark.both_transports
 def test_maker_shows_today_and_tomorrow_in_each_callers_timezone(slack: SlackUser) -> None:
     with freeze_time(TUESDAY, tick=True):
         alice = maker(slack, "")
@@ -43,6 +45,7 @@ def test_maker_shows_today_and_tomorrow_in_each_callers_timezone(slack: SlackUse
     assert "Now is *maker time* until Tue 1 Dec 16:30" in carol
 
 
+@pytest.mark.both_transports
 def test_a_team_schedule_is_shown_to_everyone_in_their_own_time(slack: SlackUser) -> None:
     with freeze_time(TUESDAY, tick=True):
         saved = maker(slack, "set windows 09:00-09:30 13:00-14:00")

@@ -22,6 +22,7 @@ READ = ("channels:read", "groups:read", "im:read", "mpim:read")
 # The bot scopes each Web API method focusbot calls needs (Slack's method reference). A
 # conversation may be a channel, a private channel, a DM or a group DM, hence every history scope.
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "apps_connections_open": (),  # with the app-level token's connections:write, no bot scope
     "auth_test": (),
     "chat_getPermalink": (),
     "chat_postEphemeral": ("chat:write",),

@@ -104,6 +104,7 @@ def move(clock: Clock, moment: datetime) -> None:
     clock.move_to(moment)
 
 
+@pytest.mark.both_transports
 def test_a_full_13_week_cycle_answered_on_track(team: Team) -> None:
     with at("2027-01-04 16:00:00") as clock:
         added = team.say("add Eval harness runs nightly target 2027-12-01 confidence 60%")
@@ -223,6 +224,7 @@ def test_a_reminder_keeps_its_local_time_across_a_daylight_saving_change(team: T
         assert "Retrain on fresh data" in message_text(reminder)
 
 
+@pytest.mark.both_transports
 def test_achieved_and_drop_buttons_end_milestones_and_feed_calibration(team: Team) -> None:
     with at("2027-01-04 16:00:00") as clock:
         team.say("add First target in 2 weeks confidence 80%")

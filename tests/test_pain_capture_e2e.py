@@ -7,6 +7,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 from bot.console.fakeslack import FakeSlack, Scripted
 from tests.conftest import ALICE, BOB, CAROL, CHANNEL, TEAM, SlackUser, message_text
 
@@ -52,6 +54,7 @@ def react(slack: SlackUser, emoji: str, user: str = CAROL, event_id: str = "Ev1"
     return slack.post(slack.requests.event(event, event_id=event_id))
 
 
+@pytest.mark.both_transports
 def test_the_shortcut_logs_the_message_with_its_permalink_and_its_author_as_reporter(
     slack: SlackUser, fake_slack: FakeSlack
 ) -> None:
@@ -75,6 +78,7 @@ def test_a_message_without_text_is_not_logged(slack: SlackUser) -> None:
     assert "No pain points" in slack.command("list", command="/pain").text
 
 
+@pytest.mark.both_transports
 def test_the_reaction_logs_the_message_once_it_is_turned_on(
     slack: SlackUser, fake_slack: FakeSlack
 ) -> None:

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from freezegun import freeze_time
 
 from bot.app.factory import Focusbot
@@ -26,6 +27,7 @@ def dms(fake_slack: FakeSlack) -> dict[str, list[str]]:
     return found
 
 
+@pytest.mark.both_transports
 def test_logging_a_pain_point_answers_only_the_caller_with_its_number(slack: SlackUser) -> None:
     answer = pain(slack, "GPU queue takes forever")
     assert answer.status == 200
@@ -35,6 +37,7 @@ def test_logging_a_pain_point_answers_only_the_caller_with_its_number(slack: Sla
     assert "#2" in pain(slack, "The wiki about the ranking model is out of date", user=BOB).text
 
 
+@pytest.mark.both_transports
 def test_a_reworded_complaint_finds_the_first_and_same_problem_counts_the_person_there(
     slack: SlackUser,
 ) -> None:
@@ -218,6 +221,7 @@ def test_the_threshold_is_read_and_set_by_leads_and_counts_within_its_weeks(
         assert list(dms(fake_slack)) == [ERIN]
 
 
+@pytest.mark.both_transports
 def test_review_opens_a_modal_for_leads_and_a_status_change_dms_every_reporter(
     slack: SlackUser, fake_slack: FakeSlack, focusbot: Focusbot
 ) -> None:

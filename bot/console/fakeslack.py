@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from bot.console.fakesocket import FakeSocketMode
+
 BOT_USER_ID = "UFOCUSBOT"
 
 
@@ -46,7 +48,10 @@ class Scripted:
 
 
 class FakeSlack:
-    """Slack's Web API on 127.0.0.1: answers like Slack and remembers every call."""
+    """Slack's Web API on 127.0.0.1: answers like Slack and remembers every call.
+
+    `apps.connections.open` hands out addresses of its Socket Mode server, `socket_mode`.
+    """
 
     def __init__(self, timezones: dict[str, str] | None = None, default_timezone: str = "UTC"):
         self.timezones = dict(timezones or {})
@@ -73,6 +78,7 @@ class FakeSlack:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self.socket_mode = FakeSocketMode()
 
     @property
     def base_url(self) -> str:
@@ -87,12 +93,14 @@ class FakeSlack:
         """Start answering in a background thread."""
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+        self.socket_mode.start()
         return self
 
     def stop(self) -> None:
         """Stop answering."""
         self._server.shutdown()
         self._server.server_close()
+        self.socket_mode.stop()
 
     def script(self, method: str, *answers: Scripted) -> None:
         """Answer the next calls to a method with these canned answers, in order."""
@@ -164,6 +172,10 @@ class FakeSlack:
                 "user_id": BOT_USER_ID,
                 "bot_id": "BFOCUSBOT",
             }
+        if method == "apps.connections.open":
+            if not str(params.get("token", "")).startswith("xapp-"):
+                return {"ok": False, "error": "not_allowed_token_type"}
+            return {"ok": True, "url": self.socket_mode.url()}
         if method == "oauth.v2.access":
             team = str(params.get("code", "")).removeprefix("code-for-") or "T0LOCAL"
             return {

@@ -18,7 +18,9 @@ from bot.runtime.logs import redact
 from bot.runtime.manifest import MANIFEST, bot_scopes
 from bot.runtime.services import pain_matcher_for
 from bot.runtime.settings import Settings
-from storage.db import make_engine
+from bot.runtime.socket_mode import app_token_problem, connection_report
+from storage.base import utcnow
+from storage.db import make_engine, session_scope
 from storage.schema import alembic_config, current_revision, head_revision
 
 SCOPES_HEADER = "x-oauth-scopes"
@@ -28,6 +30,7 @@ Mode = Literal["socket", "http"]
 
 TOKEN_CHECK, SCOPES_CHECK, MODE_CHECK = "Slack bot token", "Slack permissions", "Slack connection"
 OAUTH_CHECK = "Slack installs"
+SOCKET_CHECK = "Socket Mode connection"
 DATABASE_CHECK, SCHEMA_CHECK = "Database", "Database schema"
 PAIN_MATCHING_CHECK = "Pain point matching"
 
@@ -62,10 +65,13 @@ def diagnose(
     `mode` is how focusbot will talk to Slack; by default it is what `focusbot start` picks:
     Socket Mode when an app token is set (and workspaces do not install through OAuth), else HTTP.
     """
+    chosen = _mode(settings, mode)
+    database = database_findings(engine)
     return [
         *_slack_findings(settings, client),
         _connection_finding(settings, mode),
-        *database_findings(engine),
+        *database,
+        *_socket_findings(chosen, engine, database),
         pain_matching_finding(settings),
     ]
 
@@ -263,7 +269,12 @@ def _mode_finding(settings: Settings, mode: Mode) -> Finding:
                 "SLACK_APP_TOKEN does not start with xapp-: it must be an app-level token "
                 "(Basic Information → App-Level Tokens), not a bot or user token.",
             )
-        return Finding(MODE_CHECK, True, "Socket Mode: the app-level token is set.")
+        problem = app_token_problem(settings, SLACK_TIMEOUT_SECONDS)
+        if problem is not None:
+            return Finding(MODE_CHECK, False, f"Socket Mode: {problem}")
+        return Finding(
+            MODE_CHECK, True, "Socket Mode: Slack opens connections with the app-level token."
+        )
     if settings.slack_signing_secret is None:
         return Finding(
             MODE_CHECK,
@@ -272,6 +283,17 @@ def _mode_finding(settings: Settings, mode: Mode) -> Finding:
             "the Signing Secret from your app's Basic Information page.",
         )
     return Finding(MODE_CHECK, True, "HTTP mode: the signing secret is set.")
+
+
+def _socket_findings(mode: Mode, engine: Engine, database: list[Finding]) -> list[Finding]:
+    """Say whether the focusbot running in Socket Mode is connected, as it last reported."""
+    if mode != "socket":
+        return []
+    if not all(finding.ok for finding in database):
+        return [_not_checked(SOCKET_CHECK, "the database must be reachable and current")]
+    with session_scope(engine) as session:
+        ok, detail = connection_report(session, utcnow())
+    return [Finding(SOCKET_CHECK, ok, detail)]
 
 
 def database_findings(engine: Engine) -> list[Finding]:

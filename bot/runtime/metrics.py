@@ -1,13 +1,14 @@
 """Prometheus metrics: the requests focusbot answers, its scheduled posts, its calendar reads."""
 
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     start_http_server,
@@ -65,6 +66,20 @@ CALENDAR_POLLS = Counter(
     "focusbot_calendar_polls",
     "Readings of linked calendars, by outcome (ok, failed: the feed could not be read).",
     ["outcome"],
+)
+
+
+SOCKET_CONNECTED = Gauge(
+    "focusbot_socket_mode_connected",
+    "1 while focusbot's Socket Mode connection to Slack is open, else 0.",
+)
+SOCKET_LAST_RECONNECT = Gauge(
+    "focusbot_socket_mode_last_reconnect_timestamp_seconds",
+    "When focusbot last reconnected to Slack over Socket Mode, in Unix time (0: not yet).",
+)
+SOCKET_RECONNECTS = Counter(
+    "focusbot_socket_mode_reconnects",
+    "Times focusbot reconnected to Slack over Socket Mode (a dropped line, a refresh Slack asked).",
 )
 
 
@@ -144,3 +159,14 @@ def post_deferred(kind: str) -> None:
 def calendar_polled(*, failed: bool) -> None:
     """Count one reading of a linked calendar."""
     CALENDAR_POLLS.labels("failed" if failed else "ok").inc()
+
+
+def watch_socket(connected: Callable[[], bool]) -> None:
+    """Report whether the Socket Mode connection is open, asking at each scrape."""
+    SOCKET_CONNECTED.set_function(lambda: 1.0 if connected() else 0.0)
+
+
+def socket_reconnected(at: datetime) -> None:
+    """Count a reconnection to Slack over Socket Mode and remember when it happened."""
+    SOCKET_RECONNECTS.inc()
+    SOCKET_LAST_RECONNECT.set(at.timestamp())
