@@ -32,6 +32,7 @@ class Reply:
     text: str
     blocks: list[Block] = field(default_factory=list)
     public: bool = False
+    then: Callable[[], None] | None = None  # slow work to do once the answer has gone out
 
     def as_message(self) -> dict[str, Any]:
         """Return the message fields Slack expects."""
@@ -71,6 +72,8 @@ def answer_command(ack: Ack, respond: Callable[..., Any], reply: Reply) -> None:
         respond(response_type="in_channel", **reply.as_message())
     else:
         ack(**reply.as_message())
+    if reply.then is not None:
+        reply.then()
 
 
 def command_listener(

@@ -30,6 +30,9 @@ class MilestoneBoard(SQLModel, table=True):
     checkin_weeks: int | None = None
     timezone: str = Field(default="UTC", max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    vision_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    # The forecast figure (chance, in %) the digest last showed, to show it again only on a move.
+    forecast_shown: int | None = None
 
 
 class Milestone(SQLModel, table=True):
@@ -60,6 +63,9 @@ class Milestone(SQLModel, table=True):
     ended_by: str | None = Field(default=None, max_length=32)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     end_reason: str | None = Field(default=None, max_length=1000)
+    required: bool = False
+    # Derived from the approaches (at least one works) until the team sets the chance directly.
+    confidence_direct: bool = False
 
 
 class MilestoneEvent(SQLModel, table=True):
@@ -80,6 +86,44 @@ class MilestoneEvent(SQLModel, table=True):
     after: str = Field(default="", max_length=1000)
     reason: str = Field(default="", max_length=1000)
     confidence: int | None = None
+
+
+class MilestoneApproach(SQLModel, table=True):
+    """One way a milestone might be reached, with its own likelihood of working."""
+
+    __tablename__ = "milestone_approach"
+    __table_args__ = (UniqueConstraint("milestone_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    milestone_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("milestone.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    number: int
+    text: str = Field(max_length=1000)
+    chance: int = DEFAULT_CONFIDENCE
+    state: str = Field(default=OPEN, max_length=16)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MilestoneTried(SQLModel, table=True):
+    """An experiment or idea tried against a milestone (or one of its approaches)."""
+
+    __tablename__ = "milestone_tried"
+
+    id: int | None = Field(default=None, primary_key=True)
+    milestone_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("milestone.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    approach_number: int | None = None
+    what: str = Field(max_length=1000)
+    outcome: str = Field(default="", max_length=1000)
+    actor_id: str = Field(max_length=32)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 def find_board(session: Session, workspace: Workspace, channel_id: str) -> MilestoneBoard | None:
@@ -201,5 +245,92 @@ def pending_posts_with_prefix(session: Session, key_prefix: str) -> list[Schedul
                 col(ScheduledPost.idempotency_key).startswith(key_prefix, autoescape=True),
                 ScheduledPost.state == PENDING,
             )
+        )
+    )
+
+
+def approaches_of(
+    session: Session, milestone_id: int, *, states: tuple[str, ...] = (OPEN,)
+) -> list[MilestoneApproach]:
+    """Return a milestone's approaches in these states, by number."""
+    return list(
+        session.exec(
+            select(MilestoneApproach)
+            .where(
+                MilestoneApproach.milestone_id == milestone_id,
+                col(MilestoneApproach.state).in_(states),
+            )
+            .order_by(col(MilestoneApproach.number))
+        )
+    )
+
+
+def approach_by_number(
+    session: Session, milestone_id: int, number: int
+) -> MilestoneApproach | None:
+    """Return a milestone's approach with this number, in any state."""
+    return session.exec(
+        select(MilestoneApproach).where(
+            MilestoneApproach.milestone_id == milestone_id, MilestoneApproach.number == number
+        )
+    ).first()
+
+
+def next_approach_number(session: Session, milestone_id: int) -> int:
+    """Return the number the milestone's next approach gets."""
+    highest = session.exec(
+        select(func.max(MilestoneApproach.number)).where(
+            MilestoneApproach.milestone_id == milestone_id
+        )
+    ).one()
+    return int(highest or 0) + 1
+
+
+def tried_between(
+    session: Session, board_id: int, start: datetime, end: datetime
+) -> list[tuple[MilestoneTried, Milestone]]:
+    """Return what was tried on the board's milestones in [start, end), oldest first."""
+    rows = session.exec(
+        select(MilestoneTried, Milestone)
+        .join(Milestone, col(Milestone.id) == col(MilestoneTried.milestone_id))
+        .where(
+            Milestone.board_id == board_id,
+            MilestoneTried.at >= start,
+            MilestoneTried.at < end,
+        )
+        .order_by(col(MilestoneTried.at), col(MilestoneTried.id))
+    )
+    return [(tried, milestone) for tried, milestone in rows]
+
+
+def tried_counts_since(session: Session, board_id: int, since: datetime) -> dict[int, int]:
+    """Return how many things were tried per milestone id of the board since a moment."""
+    rows = session.exec(
+        select(MilestoneTried.milestone_id, func.count(col(MilestoneTried.id)))
+        .join(Milestone, col(Milestone.id) == col(MilestoneTried.milestone_id))
+        .where(Milestone.board_id == board_id, MilestoneTried.at >= since)
+        .group_by(col(MilestoneTried.milestone_id))
+    )
+    return {milestone_id: int(count) for milestone_id, count in rows}
+
+
+def tried_count_since(session: Session, milestone_id: int, since: datetime) -> int:
+    """Return how many things were tried against a milestone since a moment."""
+    return int(
+        session.exec(
+            select(func.count(col(MilestoneTried.id))).where(
+                MilestoneTried.milestone_id == milestone_id, MilestoneTried.at >= since
+            )
+        ).one()
+    )
+
+
+def tried_of(session: Session, milestone_id: int) -> list[MilestoneTried]:
+    """Return everything tried against a milestone, oldest first."""
+    return list(
+        session.exec(
+            select(MilestoneTried)
+            .where(MilestoneTried.milestone_id == milestone_id)
+            .order_by(col(MilestoneTried.at), col(MilestoneTried.id))
         )
     )

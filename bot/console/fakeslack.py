@@ -32,6 +32,18 @@ class Call:
 
 
 @dataclass(frozen=True)
+class UploadedFile:
+    """A file the app shared: where, its title, alt text, comment and bytes."""
+
+    file_id: str
+    channel: str
+    title: str
+    alt_text: str
+    comment: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Scripted:
     """A canned answer for the next call: an HTTP status and JSON (none: Slack's usual), or a drop.
 
@@ -69,6 +81,9 @@ class FakeSlack:
         self.messages: list[dict[str, Any]] = []
         # Files the app uploaded, by id: their name and content.
         self.files: dict[str, dict[str, str]] = {}
+        self.uploads: dict[str, bytes] = {}  # file id → the bytes posted to its upload address
+        self.shared: list[UploadedFile] = []  # every file shared, in order
+        self._alt_texts: dict[str, str] = {}
         self._scripts: dict[str, list[Scripted]] = {}
         self._chaos_rate = 0.0
         self._chaos_methods: frozenset[str] = frozenset()
@@ -226,18 +241,42 @@ class FakeSlack:
             url = f"http://127.0.0.1:{port}/upload/{file_id}"
             with self._lock:
                 self.files[file_id] = {"name": str(params.get("filename", "")), "content": ""}
+                self._alt_texts[file_id] = str(params.get("alt_txt") or "")
             return {"ok": True, "upload_url": url, "file_id": file_id}
         if method == "files.completeUploadExternal":
             files = params.get("files")
             files = json.loads(files) if isinstance(files, str) else (files or [])
+            self._share(params, files)
             uploaded = [{"id": f.get("id"), "title": f.get("title")} for f in files]
             return {"ok": True, "files": uploaded}
         return {"ok": True}
 
-    def receive_file(self, file_id: str, content: str) -> None:
-        """Keep the content of a file the app uploads to its upload address."""
+    def receive_file(self, file_id: str, data: bytes) -> None:
+        """Keep a file the app uploads to its upload address: its bytes, and its text if any."""
+        try:
+            content = data.decode("utf-8")
+        except UnicodeDecodeError:
+            content = ""  # a picture, say: only its bytes are kept
         with self._lock:
+            self.uploads[file_id] = data
             self.files.setdefault(file_id, {"name": file_id})["content"] = content
+
+    def _share(self, params: dict[str, Any], files: list[dict[str, Any]]) -> None:
+        channel = dm_channel(str(params.get("channel_id") or params.get("channels") or ""))
+        with self._lock:
+            for shared in files:
+                file_id = str(shared.get("id"))
+                self.shared.append(
+                    UploadedFile(
+                        file_id,
+                        channel,
+                        str(shared.get("title") or ""),
+                        self._alt_texts.get(file_id, ""),
+                        str(params.get("initial_comment") or ""),
+                        self.uploads.get(file_id, b""),
+                    )
+                )
+            self._lock.notify_all()
 
     def _post(self, params: dict[str, Any]) -> dict[str, Any]:
         message = {
@@ -338,9 +377,10 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             path, _, query = self.path.partition("?")
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode("utf-8") if length else ""
+            data = self.rfile.read(length) if length else b""
             if path.startswith("/upload/"):
-                fake.receive_file(path.removeprefix("/upload/"), raw)
+                fake.receive_file(path.removeprefix("/upload/"), data)
+            raw = data.decode("utf-8", errors="replace")
             params = _parse(raw, self.headers.get("Content-Type", ""))
             params.update(dict(parse_qsl(query)))
             bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")

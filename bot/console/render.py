@@ -96,6 +96,13 @@ class Renderer:
         if len(first) > lines:
             self.terminal.print(Text(f"  … {len(first) - lines} more lines", style="dim"))
 
+    def picture(self, label: str, name: str, path: str, size: int, comment: str) -> None:
+        """Print a shared picture: its name, size and where the console saved it."""
+        self.terminal.rule(Text(label, style="bold"), style="dim", align="left")
+        if comment:
+            self.terminal.print(self.mrkdwn(comment))
+        self.terminal.print(Text(f"🖼 {name} · {_size(size)} · saved to {path}", style="bold"))
+
     def mrkdwn(self, text: str, style: str = "") -> Text:
         """Return mrkdwn as terminal text."""
         return to_text(text, self.names, style)

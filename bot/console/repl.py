@@ -2,10 +2,12 @@
 
 import json
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
@@ -388,10 +390,15 @@ class FocusbotConsole:
         files = params.get("files")
         files = json.loads(files) if isinstance(files, str) else (files or [])
         for shared in files:
-            stored = self.fake.files.get(str(shared.get("id")), {})
+            file_id = str(shared.get("id"))
+            stored = self.fake.files.get(file_id, {})
             name = stored.get("name") or str(shared.get("title", "file"))
             comment = str(params.get("initial_comment", ""))
-            self.renderer.file(label, name, stored.get("content", ""), comment)
+            data = self.fake.uploads.get(file_id, b"")
+            if data and not stored.get("content"):
+                self.renderer.picture(label, name, _save(file_id, name, data), len(data), comment)
+            else:
+                self.renderer.file(label, name, stored.get("content", ""), comment)
 
     def _fill_modal(self, view: dict[str, Any], lines: Lines) -> None:
         while True:
@@ -461,6 +468,15 @@ def _is_shown(call: Call) -> bool:
         "views.publish",
         "files.completeUploadExternal",
     )
+
+
+def _save(file_id: str, name: str, data: bytes) -> str:
+    """Save a file that is not text (a chart) where a person can open it; return its path."""
+    folder = Path(tempfile.gettempdir()) / "focusbot-console"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{file_id}-{Path(name).name}"
+    path.write_bytes(data)
+    return str(path)
 
 
 def _view_of(params: dict[str, Any]) -> dict[str, Any]:

@@ -76,6 +76,24 @@ def set_vision(
     session.add(board)
 
 
+def set_vision_date(session: Session, board: MilestoneBoard, day: date) -> None:
+    """Set the date the vision is to be reached by, the forecast's horizon."""
+    board.vision_date = day
+    session.add(board)
+
+
+def set_required(
+    session: Session, milestone: Milestone, actor: str, required: bool, now: datetime
+) -> None:
+    """Mark a milestone required for the vision, or not; the forecast counts the required ones."""
+    if milestone.required == required:
+        state = "already required" if required else "already not required"
+        raise MilestoneError(f"#{milestone.number} is {state}.")
+    milestone.required = required
+    session.add(milestone)
+    record(session, milestone, "required", actor, now, after="yes" if required else "no")
+
+
 def add(
     session: Session,
     board: MilestoneBoard,
@@ -102,7 +120,7 @@ def add(
     )
     session.add(milestone)
     session.flush()
-    _record(
+    record(
         session, milestone, "created", actor, now, after=target.isoformat(), confidence=confidence
     )
     schedule_revisit(session, board, milestone, now)
@@ -150,7 +168,7 @@ def rename(session: Session, milestone: Milestone, actor: str, title: str, now: 
     """Rename a milestone."""
     before, milestone.title = milestone.title, title
     session.add(milestone)
-    _record(session, milestone, "title", actor, now, before=before, after=title)
+    record(session, milestone, "title", actor, now, before=before, after=title)
 
 
 def move_target(
@@ -168,7 +186,7 @@ def move_target(
         raise MilestoneError(f"The target of #{milestone.number} is already {format_date(target)}.")
     before, milestone.target = milestone.target, target
     session.add(milestone)
-    _record(
+    record(
         session,
         milestone,
         "target",
@@ -179,7 +197,7 @@ def move_target(
         reason=reason,
     )
     if confidence is not None:
-        _change_confidence(session, milestone, actor, confidence, now)
+        change_confidence(session, milestone, actor, confidence, now)
     answered(session, milestone, now)
 
 
@@ -189,7 +207,7 @@ def set_confidence(
     """Change a milestone's confidence (a check-in answer, not a revisit)."""
     if confidence == milestone.confidence:
         raise MilestoneError(f"#{milestone.number} is already at {confidence}%.")
-    _change_confidence(session, milestone, actor, confidence, now)
+    change_confidence(session, milestone, actor, confidence, now)
 
 
 def confirm_on_track(
@@ -197,8 +215,8 @@ def confirm_on_track(
 ) -> None:
     """Record a revisit answered "on track" at a confidence, and schedule the next revisit."""
     if confidence != milestone.confidence:
-        _change_confidence(session, milestone, actor, confidence, now)
-    _record(session, milestone, "on_track", actor, now, confidence=confidence)
+        change_confidence(session, milestone, actor, confidence, now)
+    record(session, milestone, "on_track", actor, now, confidence=confidence)
     answered(session, milestone, now)
 
 
@@ -212,12 +230,20 @@ def drop(session: Session, milestone: Milestone, actor: str, now: datetime, reas
     _end(session, milestone, DROPPED, actor, now, reason)
 
 
-def _change_confidence(
-    session: Session, milestone: Milestone, actor: str, confidence: int, now: datetime
+def change_confidence(
+    session: Session,
+    milestone: Milestone,
+    actor: str,
+    confidence: int,
+    now: datetime,
+    *,
+    direct: bool = True,
 ) -> None:
+    """Record a new confidence; one set directly stops the approaches from deriving it."""
     before, milestone.confidence = milestone.confidence, confidence
+    milestone.confidence_direct = milestone.confidence_direct or direct
     session.add(milestone)
-    _record(
+    record(
         session,
         milestone,
         "confidence",
@@ -236,11 +262,11 @@ def _end(
     milestone.end_reason = reason or None
     milestone.awaiting_since = None
     session.add(milestone)
-    _record(session, milestone, state, actor, now, reason=reason)
+    record(session, milestone, state, actor, now, reason=reason)
     cancel_reminders(session, f"{REVISIT_KIND}:{milestone.id}:")
 
 
-def _record(
+def record(
     session: Session,
     milestone: Milestone,
     kind: str,
@@ -326,4 +352,8 @@ def describe_event(event: MilestoneEvent) -> str:
         return f"revisited it: on track at {event.confidence}%"
     if event.kind == "title":
         return f"renamed it (it was “{event.before}”)"
+    if event.kind == "required":
+        return "marked it required" if event.after == "yes" else "marked it not required"
+    if event.kind.startswith("approach"):
+        return event.after
     return f"marked it {event.kind}{reason}"

@@ -1,4 +1,11 @@
-"""Score how well confidences predicted outcomes: Brier scores and confidence buckets."""
+"""Score how well confidences predicted outcomes: Brier scores, buckets, and a recalibration.
+
+Recalibration, once a team has ended at least MIN_ENDED milestones: a stated confidence c falls in
+one of five 20-point buckets, where n ended milestones were first given a confidence and s of them
+were achieved. Its adjusted figure is the mean of a Beta posterior whose prior is centred on c
+itself and worth PRIOR_WEIGHT milestones: (s + PRIOR_WEIGHT·c) / (n + PRIOR_WEIGHT). A few
+outcomes move the figure a little, many move it a lot; an empty bucket leaves c as it is.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,6 +70,49 @@ class CalibrationReport:
 
 
 BUCKETS = ((0, 19), (20, 39), (40, 59), (60, 79), (80, 100))
+MIN_ENDED = 8
+PRIOR_WEIGHT = 4
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What the team's history says a stated confidence tends to mean."""
+
+    stated: int
+    bucket: Bucket
+    adjusted: int
+
+    def describe(self) -> str:
+        """Say it plainly: "you say 80%, your 80–100% have landed 50% of the time (5 of 10)"."""
+        bucket = self.bucket
+        return (
+            f"you say {self.stated}%, your {bucket.low}–{bucket.high}% have landed "
+            f"{bucket.achieved_rate:.0%} of the time ({bucket.achieved} of {bucket.count}); "
+            f"adjusted: {self.adjusted}%"
+        )
+
+
+def meaning(report: CalibrationReport, stated: int) -> Meaning | None:
+    """Return what a stated confidence means by the team's history; None without enough of it."""
+    if report.count < MIN_ENDED:
+        return None
+    for bucket in report.buckets:
+        if bucket.low <= stated <= bucket.high:
+            return Meaning(stated, bucket, adjusted_confidence(bucket, stated))
+    return None
+
+
+def adjusted_confidence(bucket: Bucket, stated: int) -> int:
+    """Return the Beta-posterior mean with a prior centred on the stated confidence."""
+    return round(
+        100 * (bucket.achieved + PRIOR_WEIGHT * stated / 100) / (bucket.count + PRIOR_WEIGHT)
+    )
+
+
+def recalibrated(report: CalibrationReport, stated: int) -> int:
+    """Return the adjusted figure for a stated confidence (as stated without enough history)."""
+    found = meaning(report, stated)
+    return found.adjusted if found else stated
 
 
 def brier_score(forecasts: Sequence[Forecast]) -> float:

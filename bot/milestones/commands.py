@@ -11,23 +11,39 @@ from storage.milestones import DEFAULT_CONFIDENCE
 MAX_TITLE_LENGTH = 200
 MAX_VISION_LENGTH = 1000
 MAX_REASON_LENGTH = 500
+MAX_APPROACH_LENGTH = 300
+MAX_TRIED_LENGTH = 500
 MIN_WEEKS, MAX_CADENCE_WEEKS, MAX_CHECKIN_WEEKS = 1, 52, 26
 
 USAGE = """\
 /milestone list — the vision and the open milestones (only to you)
 /milestone vision [text] — show or set the team's vision, shown above the milestones
+/milestone vision date <date> — the date the vision is to be reached by (the forecast's horizon)
 /milestone add <title> target <date> [confidence <p>%] — add a milestone (default 50%)
 /milestone show <n> — milestone n's whole history, with its confidence trail
 /milestone edit <n> title <text> — rename milestone n
 /milestone edit <n> target <date> [confidence <p>%] [because <reason>] — move milestone n's target
-/milestone edit <n> confidence <p>% — change how likely milestone n is to work out
+/milestone edit <n> confidence <p>% — set how likely milestone n is to work out, directly
+/milestone edit <n> confidence auto — derive it from the approaches again
+/milestone edit <n> required <yes|no> — whether the vision needs milestone n (for the forecast)
+/milestone approach <n> — milestone n's approaches and their chances
+/milestone approach <n> add <text> [<p>%] — add an approach (default 50%)
+/milestone approach <n> <k> <p>% — change approach k's chance
+/milestone approach <n> drop <k> — drop approach k
+/milestone tried <n> [approach <k>] <what> [-> <outcome>] — log an experiment or idea tried
+/milestone forecast — how many milestones land by the vision's date, and the chance all required do
 /milestone achieved <n> — milestone n is achieved
 /milestone drop <n> [reason] — drop milestone n
 /milestone cadence [weeks] — show or set how often milestones are revisited (default 13 weeks)
 /milestone checkins [<weeks> | off] — optional confidence check-ins between revisits
 /milestone calibration — how well the team's confidence predicted what happened
+/milestone calibration chart — confidence trails and the calibration curve, as a picture
 /milestone help — this text"""
 
+APPROACH_HINT = (
+    "A milestone with approaches works out when at least one approach does; they count as "
+    "independent: 1 − (1 − p₁)(1 − p₂)…, unless the team sets the confidence directly."
+)
 DATE_HINT = (
     "Dates: `2027-03-01`, `end of march`, `march 15`, `in 10 weeks`, `in 3 months`, `Q2`, "
     "`Q2 2027`, `end of year` — read in the team's timezone, always ahead of today."
@@ -120,7 +136,79 @@ class Checkins:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Show how well confidences predicted outcomes."""
+    """Show how well confidences predicted outcomes, in words or as a chart."""
+
+    chart: bool = False
+
+
+@dataclass(frozen=True)
+class VisionDate:
+    """Set the date the vision is to be reached by."""
+
+    date: str
+
+
+@dataclass(frozen=True)
+class SetRequired:
+    """Mark milestone n required for the vision, or not."""
+
+    number: int
+    required: bool
+
+
+@dataclass(frozen=True)
+class DeriveConfidence:
+    """Let milestone n's approaches set its confidence again."""
+
+    number: int
+
+
+@dataclass(frozen=True)
+class ListApproaches:
+    """Show milestone n's approaches."""
+
+    number: int
+
+
+@dataclass(frozen=True)
+class AddApproach:
+    """Add an approach to milestone n."""
+
+    number: int
+    text: str
+    chance: int
+
+
+@dataclass(frozen=True)
+class SetApproachChance:
+    """Change the chance of milestone n's approach k."""
+
+    number: int
+    approach: int
+    chance: int
+
+
+@dataclass(frozen=True)
+class DropApproach:
+    """Drop milestone n's approach k."""
+
+    number: int
+    approach: int
+
+
+@dataclass(frozen=True)
+class Tried:
+    """Log something tried against milestone n (or one of its approaches)."""
+
+    number: int
+    approach: int | None
+    what: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class ShowForecast:
+    """Forecast the vision from the open milestones."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +229,15 @@ Command = (
     | Cadence
     | Checkins
     | Calibration
+    | VisionDate
+    | SetRequired
+    | DeriveConfidence
+    | ListApproaches
+    | AddApproach
+    | SetApproachChance
+    | DropApproach
+    | Tried
+    | ShowForecast
     | Help
 )
 
@@ -148,6 +245,8 @@ _ADD = re.compile(
     r"^(?P<title>.+)\s+target\s+(?P<date>.+?)(?:\s+confidence\s+(?P<p>\S+))?$",
     re.IGNORECASE | re.DOTALL,
 )
+_CHANCE_AT_END = re.compile(r"^(?P<text>.+?)\s+(?P<p>\d{1,3})\s*%$", re.DOTALL)
+_OUTCOME = re.compile(r"\s+(?:->|→|=>)\s*")
 _TARGET = re.compile(
     r"^target\s+(?P<date>.+?)(?:\s+confidence\s+(?P<p>\S+))?(?:\s+because\s+(?P<reason>.+))?$",
     re.IGNORECASE | re.DOTALL,
@@ -164,7 +263,21 @@ def parse_command(text: str) -> Command:
     if word == "help":
         return Help()
     if word == "calibration":
-        return Calibration() if not rest else _usage("`/milestone calibration` takes nothing.")
+        if rest.lower() == "chart":
+            return Calibration(chart=True)
+        return (
+            Calibration()
+            if not rest
+            else _usage("`/milestone calibration` takes `chart` or nothing.")
+        )
+    if word == "forecast":
+        return ShowForecast() if not rest else _usage("`/milestone forecast` takes nothing.")
+    if word == "approach":
+        return _parse_approach(rest)
+    if word == "tried":
+        return _parse_tried(rest)
+    if word == "vision" and rest.lower().startswith("date "):
+        return VisionDate(rest[5:].strip())
     if word == "vision":
         return Vision(_limited(rest, MAX_VISION_LENGTH, "the vision") if rest else None)
     if word == "add":
@@ -210,6 +323,51 @@ def _parse_milestone_command(word: str, rest: str) -> Command:
     return _parse_edit(number, tail)
 
 
+def _parse_approach(rest: str) -> Command:
+    example = "/milestone approach 2 add distil the large model 40%"
+    number_text, _, tail = rest.partition(" ")
+    number = _number(number_text.removeprefix("#"), example)
+    key, _, value = tail.strip().partition(" ")
+    value = value.strip()
+    if not key:
+        return ListApproaches(number)
+    if key.lower() == "add" and value:
+        match = _CHANCE_AT_END.match(value)
+        text = match["text"].strip() if match else value
+        chance = _confidence(match["p"], example) if match else DEFAULT_CONFIDENCE
+        return AddApproach(number, _limited(text, MAX_APPROACH_LENGTH, "an approach"), chance)
+    if key.lower() == "drop" and value:
+        return DropApproach(number, _number(value, f"/milestone approach {number} drop 1"))
+    if key.isdecimal() and value:
+        change = f"/milestone approach {number} {key} 30%"
+        return SetApproachChance(number, _number(key, change), _confidence(value, change))
+    return _usage(
+        f"Say what to do with the approaches, for example `{example}`, "
+        f"`/milestone approach {number} 1 30%` or `/milestone approach {number} drop 1`."
+    )
+
+
+def _parse_tried(rest: str) -> Tried:
+    example = "/milestone tried 2 focal loss -> worse on the rare classes"
+    number_text, _, tail = rest.partition(" ")
+    number = _number(number_text.removeprefix("#"), example)
+    approach = None
+    first, _, after = tail.strip().partition(" ")
+    if first.lower() == "approach":
+        approach_text, _, tail = after.strip().partition(" ")
+        approach = _number(approach_text, f"/milestone tried {number} approach 1 <what>")
+    parts = _OUTCOME.split(tail.strip(), maxsplit=1)
+    what, outcome = parts[0].strip(), parts[1].strip() if len(parts) > 1 else ""
+    if not what:
+        return _usage(f"Say what was tried, for example `{example}`.")
+    return Tried(
+        number,
+        approach,
+        _limited(what, MAX_TRIED_LENGTH, "what was tried"),
+        _limited(outcome, MAX_TRIED_LENGTH, "the outcome"),
+    )
+
+
 def _simple(word: str, number: int) -> Command:
     return Show(number) if word == "show" else Achieve(number)
 
@@ -220,6 +378,10 @@ def _parse_edit(number: int, tail: str) -> Command:
     key = key.lower()
     if key == "title" and value:
         return Rename(number, _limited(value, MAX_TITLE_LENGTH, "a title"))
+    if key == "confidence" and value.lower() == "auto":
+        return DeriveConfidence(number)
+    if key == "required" and value.lower() in ("yes", "no"):
+        return SetRequired(number, value.lower() == "yes")
     if key == "confidence" and value:
         return SetConfidence(number, _confidence(value, f"/milestone edit {number} confidence 70%"))
     if key == "target" and (match := _TARGET.match(tail)):
@@ -229,7 +391,8 @@ def _parse_edit(number: int, tail: str) -> Command:
         return MoveTarget(number, match["date"].strip(), confidence, reason)
     return _usage(
         f"Say what to change, for example `/milestone edit {number} target in 6 weeks`, "
-        f"`/milestone edit {number} confidence 70%` or `/milestone edit {number} title <text>`."
+        f"`/milestone edit {number} confidence 70%`, `/milestone edit {number} required yes` "
+        f"or `/milestone edit {number} title <text>`."
     )
 
 

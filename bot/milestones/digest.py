@@ -1,4 +1,4 @@
-"""The milestones' section of the digest: what is due for revisit and what changed."""
+"""The milestones' digest section: what is due, what changed, what was tried, the forecast."""
 
 from datetime import date
 
@@ -6,10 +6,14 @@ from sqlmodel import Session
 
 from bot.common.digest import DigestLine, DigestSection, DigestWindow
 from bot.common.recurrence import zone
+from bot.milestones.approaches import describe_tried
 from bot.milestones.board import format_date, target_status
+from bot.milestones.forecast import forecast
 from bot.milestones.revisits import due_for_revisit
 from storage import milestones as store
-from storage.milestones import ACHIEVED, DROPPED, OPEN, Milestone, MilestoneEvent
+from storage.milestones import ACHIEVED, DROPPED, OPEN, Milestone, MilestoneBoard, MilestoneEvent
+
+FORECAST_MOVE = 10  # points the forecast must move before the digest shows it again
 
 
 def digest_section(session: Session, window: DigestWindow) -> DigestSection | None:
@@ -27,6 +31,16 @@ def digest_section(session: Session, window: DigestWindow) -> DigestSection | No
         line = _digest_line(event, milestone)
         if line:
             lines.append(DigestLine(line, (event.actor_id,)))
+    for tried, milestone in store.tried_between(session, board.id, window.start, window.end):
+        lines.append(
+            DigestLine(
+                f"Tried on #{milestone.number} {milestone.title}: {describe_tried(tried)}",
+                (tried.actor_id,),
+            )
+        )
+    moved = _forecast_line(session, board)
+    if moved:
+        lines.append(DigestLine(moved))
     if not lines:
         return None
     if board.vision:
@@ -49,3 +63,22 @@ def _digest_line(event: MilestoneEvent, milestone: Milestone) -> str:
     if event.kind in (ACHIEVED, DROPPED):
         return f"{event.kind.capitalize()}: {name}"
     return ""
+
+
+def _forecast_line(session: Session, board: MilestoneBoard) -> str:
+    """Say the forecast when it moved more than FORECAST_MOVE points since the digest showed it."""
+    outlook = forecast(session, board)
+    if outlook is None:
+        return ""
+    shown = board.forecast_shown
+    if shown is not None and abs(outlook.figure - shown) <= FORECAST_MOVE:
+        return ""
+    board.forecast_shown = outlook.figure
+    session.add(board)
+    was = f" (was {shown}%)" if shown is not None else ""
+    which = "every required milestone" if outlook.required_marked else "every open milestone"
+    return (
+        f"Forecast: {outlook.figure}%{was} chance that {which} lands by "
+        f"{format_date(outlook.vision_date)}; about {outlook.stated.expected:.1f} of "
+        f"{len(outlook.plan)} expected to"
+    )

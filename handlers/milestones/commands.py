@@ -11,6 +11,12 @@ from bot.common.people import timezone_of
 from bot.milestones import MilestoneError
 from bot.runtime.services import Services
 from handlers.blocks import context, escape
+from handlers.milestones.plan import (
+    PLAN_COMMANDS,
+    calibration_chart_reply,
+    change_plan,
+    forecast_reply,
+)
 from handlers.milestones.views import calibration_reply, history_reply, list_reply, local_time
 from handlers.slack import Reply, note, timezone_fetcher, usage_reply
 from storage import milestones as store
@@ -50,8 +56,16 @@ def _carry_out(
         milestone = milestones.milestone_at(session, board, command.number)
         timezone = _timezone(session, client, caller, now)
         return history_reply(session, board, milestone, timezone, now)
+    if isinstance(command, milestones.Calibration) and command.chart:
+        return calibration_chart_reply(session, client, board, now)
     if isinstance(command, milestones.Calibration):
         return calibration_reply(session, board)
+    if isinstance(command, milestones.ShowForecast):
+        return forecast_reply(session, board)
+    if isinstance(command, PLAN_COMMANDS):
+        if board is None:
+            raise MilestoneError(_no_board())
+        return change_plan(session, board, caller.user_id, command, now)
     if _only_shows(command):
         return _setting_reply(board, command)
     if isinstance(command, milestones.Add):
@@ -61,7 +75,10 @@ def _carry_out(
         board = board or milestones.ensure_board(session, caller, timezone, now)
         return _add(session, board, caller.user_id, command, target, now)
     if board is None:
-        if not isinstance(command, milestones.Vision | milestones.Cadence | milestones.Checkins):
+        if not isinstance(
+            command,
+            milestones.Vision | milestones.VisionDate | milestones.Cadence | milestones.Checkins,
+        ):
             raise MilestoneError(_no_board())
         board = milestones.ensure_board(
             session, caller, _timezone(session, client, caller, now), now
@@ -114,6 +131,13 @@ def _change(
     if isinstance(command, milestones.Vision) and command.text is not None:
         milestones.set_vision(session, board, actor, command.text, now)
         return list_reply(session, board, now, "The vision is set.")
+    if isinstance(command, milestones.VisionDate):
+        day = milestones.resolve_target(board, command.date, now)
+        milestones.set_vision_date(session, board, day)
+        return note(
+            f"The vision is to be reached by {milestones.format_date(day)}.",
+            "`/milestone forecast` says how many milestones land by then.",
+        )
     if isinstance(command, milestones.Cadence) and command.weeks is not None:
         milestones.set_cadence(session, board, command.weeks, now)
         return _setting_reply(board, command)

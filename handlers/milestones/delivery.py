@@ -33,7 +33,8 @@ def deliver_revisit(
     attempt = 2 if payload.get("attempt") == 2 else 1
     today = milestones.local_today(board, now)
     why = "target" if milestone.target <= today else str(payload.get("why") or "cadence")
-    blocks = reminder_blocks(milestone, board, why, attempt, today)
+    approaches = milestones.approaches(session, milestone)
+    blocks = reminder_blocks(milestone, board, why, attempt, today, approaches)
     client.chat_postMessage(
         channel=board.channel_id,
         text=fallback(f"Time to revisit milestone #{milestone.number}: {escape(milestone.title)}"),

@@ -1,7 +1,8 @@
 """Render milestones in Slack: the board, a history, calibration, the reminder and the modals."""
 
 import json
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -27,7 +28,14 @@ from handlers.blocks import MAX_VIEW_BLOCKS, context, cut, escape, header, secti
 from handlers.slack import Reply, note
 from storage import milestones as store
 from storage.base import Workspace
-from storage.milestones import ACHIEVED, DROPPED, OPEN, Milestone, MilestoneBoard
+from storage.milestones import (
+    ACHIEVED,
+    DROPPED,
+    OPEN,
+    Milestone,
+    MilestoneApproach,
+    MilestoneBoard,
+)
 
 ON_TRACK_ACTION, MOVE_ACTION = "milestone_on_track", "milestone_move"
 ACHIEVED_ACTION, DROP_ACTION = "milestone_achieved", "milestone_drop"
@@ -36,6 +44,7 @@ CONFIDENCE_VIEW, MOVE_VIEW = "milestone_confidence_view", "milestone_move_view"
 CONFIDENCE_BLOCK, DATE_BLOCK, REASON_BLOCK = "milestone_pick", "milestone_date", "milestone_reason"
 REVISIT, CHECKIN = "revisit", "checkin"
 HOME_BOARD_LIMIT = 3
+TRIED_WEEKS = 4
 ADD_EXAMPLE = "`/milestone add &lt;title&gt; target &lt;date&gt;`"
 
 
@@ -58,8 +67,9 @@ def board_blocks(session: Session, board: MilestoneBoard | None, now: datetime) 
     open_ones = store.milestones_of(session, board.id, states=(OPEN,))
     if not open_ones:
         blocks.append(section(f"_No open milestones._ Add one with {ADD_EXAMPLE}."))
+    report = milestones.calibration(session, board) if open_ones else None
     for milestone in open_ones:
-        blocks.append(section(milestone_line(session, milestone, today)))
+        blocks.append(section(milestone_line(session, milestone, today, report)))
     ended = store.milestones_of(session, board.id, states=(ACHIEVED, DROPPED))
     achieved = sum(1 for m in ended if m.state == ACHIEVED)
     tail = f" · {achieved} achieved, {len(ended) - achieved} dropped" if ended else ""
@@ -72,16 +82,27 @@ def board_blocks(session: Session, board: MilestoneBoard | None, now: datetime) 
     return blocks
 
 
-def milestone_line(session: Session, milestone: Milestone, today: date) -> str:
+def milestone_line(
+    session: Session,
+    milestone: Milestone,
+    today: date,
+    report: milestones.CalibrationReport | None = None,
+) -> str:
     assert milestone.id is not None
     trail = milestones.confidence_trail(store.events_of(session, milestone.id))
     spark = f" `{milestones.sparkline(trail)}`" if len(trail) > 1 else ""
     status = milestones.target_status(milestone, today)
     awaiting = milestone.awaiting_since is not None and milestone.target > today
     flag = ":hourglass_flowing_sand: awaiting a revisit · " if awaiting else ""
+    meaning = milestones.meaning(report, milestone.confidence) if report else None
+    history = f" (history says ~{meaning.adjusted}%)" if meaning else ""
+    since = datetime.combine(today - timedelta(weeks=TRIED_WEEKS), time(), UTC)
+    tried = store.tried_count_since(session, milestone.id, since)
+    tried_note = f" · {tried} tried in {TRIED_WEEKS} weeks" if tried else ""
+    required = " · required" if milestone.required else ""
     return (
         f"*#{milestone.number}* {escape(milestone.title)}\n"
-        f"{flag}{status} · {milestone.confidence}%{spark}"
+        f"{flag}{status} · {milestone.confidence}%{history}{spark}{required}{tried_note}"
     )
 
 
@@ -142,8 +163,26 @@ def calibration_reply(session: Session, board: MilestoneBoard | None) -> Reply:
         "Brier: 0 is perfect; always saying 50% scores 0.250. Well calibrated means milestones "
         "given 70% are achieved about 70% of the time."
     )
-    return Reply(
-        f"Calibration: Brier score {report.brier_first:.3f}", [section(text), context(hint)]
+    blocks: list[Block] = [section(text), section(_meanings(report)), context(hint)]
+    return Reply(f"Calibration: Brier score {report.brier_first:.3f}", blocks)
+
+
+def _meanings(report: milestones.CalibrationReport) -> str:
+    if report.count < milestones.MIN_ENDED:
+        return (
+            f"After {milestones.MIN_ENDED} ended milestones, focusbot says what each stated "
+            f"confidence tends to mean here ({report.count} so far)."
+        )
+    lines = []
+    for bucket in report.buckets:
+        found = milestones.meaning(report, round(bucket.mean_confidence))
+        if found:
+            lines.append(f"• {escape(found.describe())}")
+    return (
+        "*What your confidence tends to mean*\n"
+        + "\n".join(lines)
+        + f"\n_Adjusted: a Beta prior centred on what you say, worth {milestones.PRIOR_WEIGHT} "
+        "milestones, updated by each range's outcomes. `/milestone forecast` offers it too._"
     )
 
 
@@ -152,7 +191,12 @@ def local_time(moment: datetime, timezone: str) -> str:
 
 
 def reminder_blocks(
-    milestone: Milestone, board: MilestoneBoard, why: str, attempt: int, today: date
+    milestone: Milestone,
+    board: MilestoneBoard,
+    why: str,
+    attempt: int,
+    today: date,
+    approaches: Sequence[MilestoneApproach] = (),
 ) -> list[Block]:
     """Render a revisit reminder: where the milestone stands and the four answers."""
     reasons = {
@@ -168,10 +212,23 @@ def reminder_blocks(
             f"{reasons.get(why, reasons['cadence'])}{again}"
         ),
     ]
+    if approaches:
+        blocks.append(section(_approach_questions(milestone, approaches)))
     if board.vision:
         blocks.append(context(f":telescope: Vision: {escape(cut(board.vision, 300))}"))
     blocks.append(_revisit_buttons(milestone))
     return blocks
+
+
+def _approach_questions(milestone: Milestone, approaches: Sequence[MilestoneApproach]) -> str:
+    lines = [f"{a.number}. {escape(cut(a.text, 150))} — now {a.chance}%" for a in approaches]
+    first = approaches[0].number
+    return (
+        "*How likely is each approach now?*\n"
+        + "\n".join(lines)
+        + f"\nChange one with `/milestone approach {milestone.number} {first} &lt;p&gt;%`, "
+        f"drop one with `/milestone approach {milestone.number} drop {first}`."
+    )
 
 
 def _revisit_buttons(milestone: Milestone) -> ActionsBlock:
