@@ -84,6 +84,9 @@ def render(chart: Chart) -> bytes:
 
 
 def _draw(axes: Any, panel: Panel) -> None:
+    from matplotlib import dates
+
+    over_time = any(isinstance(value, date) for line in panel.lines for value in line.x[:1])
     axes.set_title(panel.title, fontsize=17)
     axes.set_xlabel(panel.x_label, fontsize=15)
     axes.set_ylabel(panel.y_label, fontsize=15)
@@ -92,10 +95,12 @@ def _draw(axes: Any, panel: Panel) -> None:
     if panel.diagonal:
         axes.plot([0, 100], [0, 100], linestyle="--", color="grey", label="said = happened")
     for line in panel.lines:
+        # Dates become numbers here, so the plot never depends on matplotlib's unit registry.
+        x = dates.date2num(list(line.x)) if over_time else line.x
         if line.steps:
-            axes.step(line.x, line.y, where="post", linewidth=3, label=line.label)
+            axes.step(x, line.y, where="post", linewidth=3, label=line.label)
         else:
-            axes.plot(line.x, line.y, marker="o", markersize=8, linewidth=3, label=line.label)
+            axes.plot(x, line.y, marker="o", markersize=8, linewidth=3, label=line.label)
     if panel.y_limits:
         axes.set_ylim(*panel.y_limits)
     if panel.diagonal:
@@ -112,9 +117,7 @@ def _draw(axes: Any, panel: Panel) -> None:
         )
     elif len(panel.lines) > 1 or panel.diagonal:
         axes.legend(fontsize=12, loc="best")
-    if any(isinstance(value, date) for line in panel.lines for value in line.x[:1]):
-        from matplotlib import dates
-
+    if over_time:
         locator = dates.AutoDateLocator(maxticks=6)
         axes.xaxis.set_major_locator(locator)
         axes.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
