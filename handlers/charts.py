@@ -46,6 +46,7 @@ class Panel:
     y_limits: tuple[float, float] | None = None
     diagonal: bool = False  # draw y = x, what a perfectly calibrated team would show
     empty_note: str = "Nothing to draw yet."
+    counts: bool = False  # whole numbers on the y axis
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def render(chart: Chart) -> bytes:
 
 
 def _draw(axes: Any, panel: Panel) -> None:
-    from matplotlib import dates
+    from matplotlib import dates, ticker
 
     over_time = any(isinstance(value, date) for line in panel.lines for value in line.x[:1])
     axes.set_title(panel.title, fontsize=17)
@@ -105,6 +106,8 @@ def _draw(axes: Any, panel: Panel) -> None:
         axes.set_ylim(*panel.y_limits)
     if panel.diagonal:
         axes.set_xlim(0, 100)
+    if panel.counts:
+        axes.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     if not panel.lines:
         axes.text(
             0.5,

@@ -21,6 +21,7 @@ from bot.runtime import metrics
 from bot.runtime.scheduler import Deliverer
 from bot.runtime.services import Services
 from handlers.blocks import context, escape, fallback, header, section
+from handlers.maker_chart import kept_chart_reply
 from handlers.slack import (
     Reply,
     answer_command,
@@ -87,6 +88,14 @@ def run(
         with services.session() as session:
             timezone = timezone_of(session, workspace, user_id, timezone_fetcher(client), now)
             maker.note_member(session, workspace, channel_id, user_id, now)
+            if isinstance(command, maker.KeptChart):
+                _, team = maker.schedule_for(session, workspace, channel_id, user_id, timezone)
+                trend = (
+                    maker.kept_per_week(session, workspace, team, command.weeks, now)
+                    if team
+                    else None
+                )
+                return kept_chart_reply(client, channel_id, trend, command.weeks)
             if isinstance(command, maker.CalendarCommand):
                 allow_private = services.settings.calendar_private_addresses
                 return _calendar(

@@ -15,6 +15,7 @@ from bot.maker.commands import (
     CheckCommand,
     Command,
     Help,
+    KeptChart,
     MakerError,
     SetCommand,
     Show,
@@ -38,6 +39,7 @@ from bot.maker.schedule import (
     spans_between,
     windows_on_days,
 )
+from bot.maker.trends import KeptTrend, kept_per_week
 from bot.maker.watch import (
     BROKEN_FEED_KIND,
     CONFLICT_KIND,
@@ -69,6 +71,8 @@ __all__ = [
     "CheckCommand",
     "Command",
     "Help",
+    "KeptChart",
+    "KeptTrend",
     "MakerError",
     "Now",
     "Reading",
@@ -89,6 +93,7 @@ __all__ = [
     "finish_reading",
     "free_slots",
     "hours",
+    "kept_per_week",
     "link_calendar",
     "longest_window",
     "maker_time_kept",

@@ -24,6 +24,7 @@ DEFAULT_DURATION = timedelta(minutes=30)
 MIN_DURATION, MAX_DURATION = timedelta(minutes=5), timedelta(hours=8)
 DEFAULT_SLOT_DAYS, MAX_SLOT_DAYS = 5, 14
 MAX_ATTENDEES = 1000
+DEFAULT_KEPT_WEEKS, MAX_KEPT_WEEKS = 8, 26
 
 USAGE = """\
 /maker — today's and tomorrow's meeting windows, and whether now is maker time
@@ -37,6 +38,7 @@ USAGE = """\
 /maker set long <duration> | big <people> — when a meeting counts as long or big (30m, 6)
 /maker set defaults — back to the default windows and day
 /maker calendar <private iCal address> | off — watch your calendar (in your DM with me)
+/maker kept chart [weeks] — maker time kept per week, as a picture (default 8 weeks)
 /maker help — this text"""
 
 WHEN_EXAMPLE = "/maker check tomorrow 14:00 45m"
@@ -98,7 +100,14 @@ class CalendarCommand:
     off: bool = False
 
 
-Command = Show | Help | SetCommand | CheckCommand | Slots | CalendarCommand
+@dataclass(frozen=True)
+class KeptChart:
+    """Draw the maker time kept per week."""
+
+    weeks: int = DEFAULT_KEPT_WEEKS
+
+
+Command = Show | Help | SetCommand | CheckCommand | Slots | CalendarCommand | KeptChart
 
 _DURATION = re.compile(r"^(?:(\d{1,2}(?:\.\d{1,2})?)h)?(?:(\d{1,3})m(?:in)?)?$")
 _RANGE = re.compile(r"^(\d{1,2}:\d{2})[-–](\d{1,2}:\d{2})$")
@@ -121,10 +130,25 @@ def parse_command(text: str) -> Command:
         return _parse_check(rest, text)
     if word == "slots":
         return _parse_slots(rest)
+    if word == "kept":
+        return _parse_kept(rest)
     if word == "calendar":
         # Read the address from the raw text: Slack wraps links as <address|label>.
         return _parse_calendar(text.strip().partition(" ")[2].strip())
     return _usage(f"I don't know `/maker {_quote(word)}`.", show_usage=True)
+
+
+def _parse_kept(rest: str) -> KeptChart:
+    example = "/maker kept chart 8"
+    what, _, weeks = rest.partition(" ")
+    if what.lower() != "chart":
+        _usage(f"Ask for the chart, for example `{example}`.")
+    weeks = weeks.strip()
+    if not weeks:
+        return KeptChart()
+    if not weeks.isdecimal() or not 1 <= int(weeks) <= MAX_KEPT_WEEKS:
+        _usage(f"Weeks go from 1 to {MAX_KEPT_WEEKS}, for example `{example}`.")
+    return KeptChart(int(weeks))
 
 
 def _parse_set(rest: str) -> SetCommand:

@@ -58,6 +58,7 @@ from bot.pain.themes import (
     theme_title,
     top_themes,
 )
+from bot.pain.trends import DemandTrend, weekly_demand
 
 __all__ = [
     "DEFAULT_TOP_WEEKS",
@@ -68,6 +69,7 @@ __all__ = [
     "STATUS_LABELS",
     "USAGE",
     "Command",
+    "DemandTrend",
     "Digest",
     "EmbeddingUnavailable",
     "Export",
@@ -113,4 +115,5 @@ __all__ = [
     "themes_for_review",
     "top_themes",
     "view_point",
+    "weekly_demand",
 ]

@@ -41,6 +41,7 @@ USAGE = """\
 /pain list [status] — the newest pain points (open ones, or with that status)
 /pain show <n> — one pain point, its theme and the people who hit it
 /pain top [weeks] — themes ranked by people who hit them (default 8 weeks)
+/pain top chart [weeks] — the top themes' distinct people per week, as a picture
 /pain threshold [<people> <weeks>] — when the leads hear of a growing theme (default 3 in 4)
 /pain merge <n> <into> — leads: put n's theme into the theme of pain point <into>
 /pain split <n> — leads: take pain point n out of its theme
@@ -110,9 +111,10 @@ class Show:
 
 @dataclass(frozen=True)
 class Top:
-    """Rank themes over some weeks."""
+    """Rank themes over some weeks, in words or as a chart."""
 
     weeks: int
+    chart: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,9 @@ def parse_command(text: str) -> Command:
     if word == "list":
         return ListPoints(_statuses(rest))
     if word == "top":
-        return Top(_weeks(rest, "/pain top 8", DEFAULT_TOP_WEEKS))
+        chart = rest.lower() == "chart" or rest.lower().startswith("chart ")
+        weeks = rest.removeprefix(rest[:5]).strip() if chart else rest
+        return Top(_weeks(weeks, "/pain top 8", DEFAULT_TOP_WEEKS), chart=chart)
     if word == "threshold":
         return _parse_threshold(rest)
     if word in ("merge", "split", "theme", "review"):

@@ -23,6 +23,7 @@ from bot.runtime.services import Services
 from handlers import digest as digest_view
 from handlers.blocks import context, cut, escape, header, section
 from handlers.pain.capture import ensure_digest
+from handlers.pain.charts import top_chart_reply
 from handlers.pain.review import open_review
 from handlers.pain.views import (
     HINT,
@@ -112,6 +113,9 @@ def _run(
             return _digest(session, client, services, workspace, channel_id, user_id, command)
         if isinstance(command, pain.Leads):
             return _leads(session, workspace, user_id, command, now)
+        if isinstance(command, pain.Top) and command.chart:
+            trends = pain.weekly_demand(session, workspace, command.weeks, now)
+            return top_chart_reply(client, channel_id, trends, command.weeks)
         return _answer(
             session,
             workspace,
