@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
@@ -12,6 +13,7 @@ from bot.console.fakeslack import FakeSlack
 from storage.base import Workspace
 from storage.db import session_scope
 from tests.conftest import ALICE, BOB, CAROL, CHANNEL, TEAM, SlackUser
+from tests.test_console import focusbot as console
 from tests.test_maker_calendar import SECRET_PATH, START, FeedServer, tick_until_quiet
 from tests.test_milestone_plan_e2e import png_size, uploaded_chart
 
@@ -72,3 +74,25 @@ def test_maker_kept_chart_draws_the_share_kept_per_week(
     assert png_size(shared.content) == (1200, 675)
     assert shared.alt_text.endswith(f"{last_week.share * 100:.0f}%.")
     assert "Share of the team's maker time free of meetings" in shared.alt_text
+
+
+def test_the_console_shows_a_chart_as_a_saved_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    script = "\n".join(
+        [
+            "/milestone add Eval harness target in 10 weeks confidence 60%",
+            "/milestone calibration chart",
+            "quit",
+        ]
+    )
+    result = console("console", stdin=script, database=tmp_path / "console.db")
+    assert result.returncode == 0, result.stderr
+    assert "focusbot shared a file in #ml-team" in result.stdout
+    [saved] = (tmp_path / "focusbot-console").glob("*.png")
+    assert f"Milestone confidence and calibration ({saved.stat().st_size:,} bytes)" in (
+        result.stdout
+    )
+    assert png_size(saved.read_bytes()) == (1200, 675)
+    assert "Left: confidence over time of 1 open milestone." in result.stdout

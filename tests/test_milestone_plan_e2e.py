@@ -6,6 +6,7 @@ import struct
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -13,8 +14,8 @@ from bot.app.factory import Focusbot
 from bot.common.digest import DigestWindow
 from bot.console.fakeslack import FakeSlack, UploadedFile
 from storage.base import Workspace
-from tests.conftest import ALICE, CHANNEL, TEAM, SlackUser, message_text
-from tests.test_milestones_e2e import Team, at, move
+from tests.conftest import ALICE, CHANNEL, TEAM, SlackUser, buttons, message_text
+from tests.test_milestones_e2e import Team, at, confidence, move
 
 
 @pytest.fixture
@@ -55,6 +56,11 @@ def uploaded_chart(fake: FakeSlack) -> UploadedFile:
     fake.wait_for("files.completeUploadExternal", 1, timeout=30)
     [shared] = fake.files
     return shared
+
+
+def button(message: dict[str, Any], label: str, index: int) -> dict[str, Any]:
+    """Return the index-th button with this label."""
+    return [b for b in buttons(message) if b["text"]["text"] == label][index]
 
 
 def chance_shown(text: str) -> int:
@@ -100,6 +106,17 @@ def test_approaches_set_the_chance_that_at_least_one_works(team: Team) -> None:
         assert "2. collect more rare examples — now 20%" in asked
         assert "3. focal loss — now 90%" in asked
         assert "distil" not in asked
+
+        picker = team.open_modal(button(reminder, "Update chance", 0))
+        assert "Approach 2: collect more rare examples" in message_text(picker)
+        posted = len(team.fake.calls_to("chat.postMessage"))
+        team.submit(picker, confidence(60))
+        announced = team.fake.wait_for("chat.postMessage", posted + 1)[posted]
+        assert "put approach 2 of #1 “Rare-class recall above 0.8” at 60%" in announced["text"]
+        assert "the milestone is at 96%" in announced["text"]  # 1 − 0.4 × 0.1
+        assert "changed approach 2 “collect more rare examples” from 20% to 60%" in (
+            team.say("show 1").text
+        )
 
 
 def test_a_wrong_approach_changes_nothing(team: Team) -> None:
@@ -237,7 +254,7 @@ def test_the_calibration_chart_is_uploaded_as_a_legible_png(team: Team) -> None:
     assert shared.title == "Milestone confidence and calibration"
     assert png_size(shared.content) == (1200, 675)
     assert len(shared.content) > 20_000  # drawn, not blank
-    assert "confidence over time of 1 open milestones" in shared.alt_text
+    assert "confidence over time of 1 open milestone." in shared.alt_text
     assert "said 60%, 100% landed of 1" in shared.alt_text
 
 

@@ -7,6 +7,7 @@ from bot.common.digest import DigestSectionBuilder
 from bot.milestones import UsageError
 from bot.runtime.scheduler import Deliverer
 from handlers.milestones.actions import (
+    on_approach_clicked,
     on_confidence_clicked,
     on_confidence_submitted,
     on_end_clicked,
@@ -17,6 +18,7 @@ from handlers.milestones.commands import run, usage
 from handlers.milestones.delivery import deliver_checkin, deliver_revisit
 from handlers.milestones.views import (
     ACHIEVED_ACTION,
+    APPROACH_ACTION,
     CONFIDENCE_ACTION,
     CONFIDENCE_BLOCK,
     CONFIDENCE_VIEW,
@@ -32,6 +34,7 @@ from handlers.slack import command_listener
 
 __all__ = [
     "ACHIEVED_ACTION",
+    "APPROACH_ACTION",
     "COMMAND",
     "CONFIDENCE_ACTION",
     "CONFIDENCE_BLOCK",
@@ -56,6 +59,7 @@ def register(app: App) -> None:
     app.command(COMMAND)(command_listener(milestones.parse_command, usage, UsageError, run))
     app.action(ON_TRACK_ACTION)(on_confidence_clicked)
     app.action(CONFIDENCE_ACTION)(on_confidence_clicked)
+    app.action(APPROACH_ACTION)(on_approach_clicked)
     app.action(MOVE_ACTION)(on_move_clicked)
     app.action(ACHIEVED_ACTION)(on_end_clicked)
     app.action(DROP_ACTION)(on_end_clicked)

@@ -2,11 +2,13 @@
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import BoltContext
 from slack_bolt.context.ack import Ack
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from bot import milestones
 from bot.common.mentions import plain_text
@@ -14,6 +16,7 @@ from bot.milestones import MilestoneError
 from handlers.blocks import cut, escape, fallback, section
 from handlers.milestones.views import (
     ACHIEVED_ACTION,
+    APPROACH,
     CHECKIN,
     CONFIDENCE_BLOCK,
     DATE_BLOCK,
@@ -26,7 +29,7 @@ from handlers.milestones.views import (
 )
 from handlers.slack import clicked_channel, int_value, services_of, workspace_of
 from storage import milestones as store
-from storage.milestones import Milestone
+from storage.milestones import OPEN, Milestone
 
 
 def on_confidence_clicked(
@@ -43,6 +46,31 @@ def on_confidence_clicked(
     milestone = _clicked_milestone(body, action, context, respond)
     if milestone is not None:
         client.views_open(trigger_id=body["trigger_id"], view=confidence_modal(milestone, mode))
+
+
+def on_approach_clicked(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    context: BoltContext,
+    respond: Callable[..., Any],
+) -> None:
+    """Open the picker of one approach's chance, from a revisit reminder."""
+    ack()
+    milestone_id, _, number = str(action.get("value") or "").partition(":")
+    milestone = _clicked_milestone(body, {"value": milestone_id}, context, respond)
+    if milestone is None or milestone.id is None:
+        return
+    with services_of(context).session() as session:
+        approach = store.approach_by_number(session, milestone.id, int_value(number) or 0)
+    if approach is None or approach.state != OPEN:
+        text = f"Approach {escape(number[:10])} of #{milestone.number} is no longer open."
+        respond(replace_original=False, response_type="ephemeral", text=text)
+        return
+    client.views_open(
+        trigger_id=body["trigger_id"], view=confidence_modal(milestone, APPROACH, approach)
+    )
 
 
 def on_move_clicked(
@@ -130,7 +158,10 @@ def on_confidence_submitted(
                 session, workspace_of(body, context), int_value(metadata.get("milestone_id")) or 0
             )
             name = f"#{milestone.number} “{escape(milestone.title)}”"
-            if metadata.get("mode") == CHECKIN:
+            if metadata.get("mode") == APPROACH:
+                number = int_value(metadata.get("approach")) or 0
+                headline = _approach_answered(session, milestone, actor, number, confidence, now)
+            elif metadata.get("mode") == CHECKIN:
                 if confidence != milestone.confidence:
                     milestones.set_confidence(session, milestone, actor, confidence, now)
                 headline = f"<@{actor}> checked in on {name}: {confidence}%."
@@ -180,6 +211,19 @@ def on_move_submitted(
         return
     ack()
     _announce(client, channel, headline)
+
+
+def _approach_answered(
+    session: Session, milestone: Milestone, actor: str, number: int, chance: int, now: datetime
+) -> str:
+    approach = store.approach_by_number(session, milestone.id or 0, number)
+    if approach is None or approach.chance != chance:  # refused when the approach is gone
+        milestones.set_approach_chance(session, milestone, actor, number, chance, now)
+    name = f"#{milestone.number} “{escape(milestone.title)}”"
+    return (
+        f"<@{actor}> put approach {number} of {name} at {chance}%; "
+        f"the milestone is at {milestone.confidence}%."
+    )
 
 
 def _announce(client: WebClient, channel: str, text: str) -> None:

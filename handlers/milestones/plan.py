@@ -171,7 +171,8 @@ def _calibration_chart(
         f"said {p.stated:.0f}%, {p.landed:.0f}% landed of {p.count}" for p in curve
     )
     alt = (
-        f"Left: confidence over time of {len(trails)} open milestones. Right: calibration "
+        f"Left: confidence over time of {len(trails)} open "
+        f"milestone{'' if len(trails) == 1 else 's'}. Right: calibration "
         f"curve over ended milestones: {described or 'none has ended yet'}."
     )
     return Chart(

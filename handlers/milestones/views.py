@@ -12,9 +12,11 @@ from slack_sdk.models.blocks import (
     DatePickerElement,
     DividerBlock,
     InputBlock,
+    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     PlainTextObject,
+    SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
@@ -40,9 +42,11 @@ from storage.milestones import (
 ON_TRACK_ACTION, MOVE_ACTION = "milestone_on_track", "milestone_move"
 ACHIEVED_ACTION, DROP_ACTION = "milestone_achieved", "milestone_drop"
 CONFIDENCE_ACTION = "milestone_confidence"
+APPROACH_ACTION = "milestone_approach_chance"
+MAX_ASKED_APPROACHES = 10
 CONFIDENCE_VIEW, MOVE_VIEW = "milestone_confidence_view", "milestone_move_view"
 CONFIDENCE_BLOCK, DATE_BLOCK, REASON_BLOCK = "milestone_pick", "milestone_date", "milestone_reason"
-REVISIT, CHECKIN = "revisit", "checkin"
+REVISIT, CHECKIN, APPROACH = "revisit", "checkin", "approach"
 HOME_BOARD_LIMIT = 3
 TRIED_WEEKS = 4
 ADD_EXAMPLE = "`/milestone add &lt;title&gt; target &lt;date&gt;`"
@@ -213,22 +217,39 @@ def reminder_blocks(
         ),
     ]
     if approaches:
-        blocks.append(section(_approach_questions(milestone, approaches)))
+        blocks += _approach_questions(milestone, approaches)
     if board.vision:
         blocks.append(context(f":telescope: Vision: {escape(cut(board.vision, 300))}"))
     blocks.append(_revisit_buttons(milestone))
     return blocks
 
 
-def _approach_questions(milestone: Milestone, approaches: Sequence[MilestoneApproach]) -> str:
-    lines = [f"{a.number}. {escape(cut(a.text, 150))} — now {a.chance}%" for a in approaches]
-    first = approaches[0].number
-    return (
-        "*How likely is each approach now?*\n"
-        + "\n".join(lines)
-        + f"\nChange one with `/milestone approach {milestone.number} {first} &lt;p&gt;%`, "
-        f"drop one with `/milestone approach {milestone.number} drop {first}`."
+def _approach_questions(
+    milestone: Milestone, approaches: Sequence[MilestoneApproach]
+) -> list[Block]:
+    """Ask about each approach: its chance now, with a button to change it."""
+    blocks: list[Block] = [section("*How likely is each approach now?*")]
+    for approach in approaches[:MAX_ASKED_APPROACHES]:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"{approach.number}. {escape(cut(approach.text, 150))} — "
+                    f"now {approach.chance}%"
+                ),
+                accessory=ButtonElement(
+                    text="Update chance",
+                    action_id=APPROACH_ACTION,
+                    value=f"{milestone.id}:{approach.number}",
+                ),
+            )
+        )
+    blocks.append(
+        context(
+            f"Or `/milestone approach {milestone.number} drop &lt;k&gt;` to drop one that no "
+            "longer looks promising."
+        )
     )
+    return blocks
 
 
 def _revisit_buttons(milestone: Milestone) -> ActionsBlock:
@@ -255,28 +276,36 @@ def _revisit_buttons(milestone: Milestone) -> ActionsBlock:
     )
 
 
-def confidence_modal(milestone: Milestone, mode: str) -> View:
-    """Return the modal that asks how likely the milestone is to work out."""
-    # The current confidence is always a choice, so saving unchanged keeps it exactly.
-    choices = sorted({*milestones.CONFIDENCE_CHOICES, milestone.confidence})
+def confidence_modal(
+    milestone: Milestone, mode: str, approach: MilestoneApproach | None = None
+) -> View:
+    """Return the modal that asks how likely the milestone (or one approach) is to work out."""
+    current = approach.chance if approach else milestone.confidence
+    # The current figure is always a choice, so saving unchanged keeps it exactly.
+    choices = sorted({*milestones.CONFIDENCE_CHOICES, current})
     options = [Option(value=str(p), text=f"{p}%") for p in choices]
-    title = "On track" if mode == REVISIT else "Confidence check-in"
+    titles = {REVISIT: "On track", CHECKIN: "Confidence check-in", APPROACH: "Approach chance"}
+    heading = f"*#{milestone.number} {escape(milestone.title)}*"
+    metadata: dict[str, object] = {"milestone_id": milestone.id, "mode": mode}
+    if approach:
+        heading += f"\nApproach {approach.number}: {escape(cut(approach.text, 200))}"
+        metadata["approach"] = approach.number
     return View(
         type="modal",
         callback_id=CONFIDENCE_VIEW,
-        title=PlainTextObject(text=title),
+        title=PlainTextObject(text=titles.get(mode, titles[CHECKIN])),
         submit=PlainTextObject(text="Save"),
         close=PlainTextObject(text="Cancel"),
-        private_metadata=json.dumps({"milestone_id": milestone.id, "mode": mode}),
+        private_metadata=json.dumps(metadata),
         blocks=[
-            section(f"*#{milestone.number} {escape(milestone.title)}*"),
+            section(heading),
             InputBlock(
                 block_id=CONFIDENCE_BLOCK,
                 label="How likely is it to work out?",
                 element=StaticSelectElement(
                     action_id="confidence",
                     options=options,
-                    initial_option=next(o for o in options if o.value == str(milestone.confidence)),
+                    initial_option=next(o for o in options if o.value == str(current)),
                 ),
             ),
         ],
