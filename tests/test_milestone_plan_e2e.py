@@ -138,6 +138,9 @@ def test_what_was_tried_shows_in_the_digest_and_home_tab(team: Team) -> None:
         )
         team.say("tried 1 approach 1 scrape the support tickets")
         assert "has no open approach 2" in team.say("tried 1 approach 2 mixup").text
+        history = team.say("show 1").text
+        assert "tried focal loss → worse on the rare classes" in history
+        assert "tried scrape the support tickets (approach 1)" in history
 
         lines = digest_lines(team)
         assert (

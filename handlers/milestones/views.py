@@ -132,6 +132,13 @@ def history_reply(
         for event in events
     ]
     blocks += [section("\n".join(lines[start : start + 20])) for start in range(0, len(lines), 20)]
+    tried = [
+        f"{local_time(entry.at, timezone)} · <@{entry.actor_id}> tried "
+        f"{escape(milestones.describe_tried(entry))}"
+        for entry in store.tried_of(session, milestone.id)
+    ]
+    if tried:
+        blocks.append(section("*Tried*\n" + "\n".join(tried[-20:])))
     if milestone.state == OPEN:
         due, _ = milestones.next_revisit(board, milestone)
         blocks.append(
