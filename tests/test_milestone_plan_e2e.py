@@ -126,6 +126,11 @@ def test_a_wrong_approach_changes_nothing(team: Team) -> None:
         assert "#1 has no open approach 4" in refused.text and "Nothing was changed" in refused.text
         assert "Confidence is a percentage" in team.say("approach 1 1 140%").text
         assert "· 60%" in team.say("list").text
+        help_text = team.say("help").text
+        assert "/milestone approach <n> add <text> [<p>%]" in help_text.replace(
+            "&lt;", "<"
+        ).replace("&gt;", ">")
+        assert "they count as independent: 1 − (1 − p₁)(1 − p₂)…" in help_text
 
 
 def test_what_was_tried_shows_in_the_digest_and_home_tab(team: Team) -> None:

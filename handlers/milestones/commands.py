@@ -27,7 +27,12 @@ HINT = "Type `/milestone help` for every command."
 
 def usage(problem: str = "") -> Reply:
     """Return the usage text, after the problem with what was typed, if any."""
-    return usage_reply(milestones.USAGE, problem, context(milestones.DATE_HINT))
+    return usage_reply(
+        milestones.USAGE,
+        problem,
+        context(milestones.DATE_HINT),
+        context(escape(milestones.APPROACH_HINT)),
+    )
 
 
 def run(
