@@ -27,6 +27,7 @@ ACTIONS = (
     milestones.MOVE_ACTION,
     milestones.ACHIEVED_ACTION,
     milestones.DROP_ACTION,
+    milestones.APPROACH_ACTION,
 )
 VIEWS = (focus.ADD_VIEW, pain.REVIEW_VIEW, milestones.CONFIDENCE_VIEW, milestones.MOVE_VIEW)
 FORGED_VALUES = ("1", "2", "3", json.dumps({"id": 1, "point": 1, "milestone": 1, "theme": 1}))

@@ -127,9 +127,9 @@ def test_a_lead_gets_the_csv_in_a_dm_and_others_are_refused(
     assert "2 rows" in completed["initial_comment"]
     [asked] = fake_slack.calls_to("files.getUploadURLExternal")
     assert asked["filename"].startswith("pain-points-") and asked["filename"].endswith(".csv")
-    [upload] = [c for m, c in _calls(fake_slack) if m.startswith("/upload/")]
-    uploaded = " ".join(upload)  # the fake reads the raw CSV body as form keys
-    assert "number" in uploaded and "GPU queue takes forever" in uploaded
+    [shared] = fake_slack.files
+    uploaded = shared.content.decode()
+    assert uploaded.startswith("number,") and "GPU queue takes forever" in uploaded
 
 
 def _calls(fake_slack: FakeSlack) -> list[tuple[str, dict[str, Any]]]:
