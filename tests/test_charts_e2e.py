@@ -89,10 +89,11 @@ def test_the_console_shows_a_chart_as_a_saved_file(
     )
     result = console("console", stdin=script, database=tmp_path / "console.db")
     assert result.returncode == 0, result.stderr
-    assert "focusbot shared a file in #ml-team" in result.stdout
+    assert "file, in #ml-team" in result.stdout
     [saved] = (tmp_path / "focusbot-console").glob("*.png")
-    assert f"Milestone confidence and calibration ({saved.stat().st_size:,} bytes)" in (
-        result.stdout
+    assert (
+        f"milestone-calibration.png · {saved.stat().st_size / 1000:.1f} kB · saved to {saved}"
+        in (result.stdout)
     )
     assert png_size(saved.read_bytes()) == (1200, 675)
     assert "Left: confidence over time of 1 open milestone." in result.stdout

@@ -54,7 +54,7 @@ def png_size(content: bytes) -> tuple[int, int]:
 def uploaded_chart(fake: FakeSlack) -> UploadedFile:
     """Wait for the chart to be shared; return it."""
     fake.wait_for("files.completeUploadExternal", 1, timeout=30)
-    [shared] = fake.files
+    [shared] = fake.shared
     return shared
 
 

@@ -127,7 +127,7 @@ def test_a_lead_gets_the_csv_in_a_dm_and_others_are_refused(
     assert "2 rows" in completed["initial_comment"]
     [asked] = fake_slack.calls_to("files.getUploadURLExternal")
     assert asked["filename"].startswith("pain-points-") and asked["filename"].endswith(".csv")
-    [shared] = fake_slack.files
+    [shared] = fake_slack.shared
     uploaded = shared.content.decode()
     assert uploaded.startswith("number,") and "GPU queue takes forever" in uploaded
 
