@@ -233,10 +233,7 @@ def error_handler(services: Services) -> Callable[..., BoltResponse | None]:
         error: Exception, body: dict[str, Any], response: BoltResponse | None
     ) -> BoltResponse | None:
         _forget(services, body)
-        if isinstance(error, SlackUnavailable):
-            log.warning("Slack was unavailable; the request is left for Slack's retry: %s", error)
-        else:
-            log.error("a listener failed: %s", type(error).__name__, exc_info=error)
+        log.error("a listener failed: %s", type(error).__name__, exc_info=error)
         if response is None:  # already acknowledged
             return None
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": SORRY})
@@ -253,14 +250,3 @@ def _forget(services: Services, body: Any) -> None:
             inbox.forget_request(session, key)
     except SQLAlchemyError as error:
         log.warning("could not forget a failed request: %s", type(error).__name__)
-
-
-class SlackUnavailable(Exception):
-    """Slack failed for a while (5xx, rate limit): the work is left for Slack's retry."""
-
-
-def raise_if_transient(error: SlackApiError) -> None:
-    """Raise SlackUnavailable when Slack's failure is one that a retry may get past."""
-    status = getattr(error.response, "status_code", 200)
-    if status >= 500 or status == 429:
-        raise SlackUnavailable(f"{status} {error.response.get('error')}") from error

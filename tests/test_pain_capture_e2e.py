@@ -4,12 +4,16 @@ import csv
 import io
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from freezegun import freeze_time
+from sqlmodel import select
 
 from bot.console.fakeslack import FakeSlack, Scripted
+from storage.schedule import FAILED, PENDING, ScheduledPost
 from tests.conftest import ALICE, BOB, CAROL, CHANNEL, TEAM, SlackUser, message_text
 
 MESSAGE = {
@@ -148,32 +152,62 @@ def test_export_writes_csv_rows_that_read_back(slack: SlackUser, focusbot: Any) 
     assert row["people"] == f"{ALICE} {BOB}"
 
 
-def test_a_reaction_is_not_lost_when_slack_fails_for_a_while(
+def test_a_reaction_is_logged_once_when_slack_fails_for_a_while(
     slack: SlackUser, fake_slack: FakeSlack, focusbot: Any
 ) -> None:
-    """Slack answers 500 to the first read: the event stays untaken, and Slack's retry logs it."""
+    """Slack answers 500 to the first reads: the capture waits in the outbox until Slack is back."""
     slack.command("reaction :pain:", command="/pain")
-    fake_slack.script("conversations.history", Scripted(status=500, body={"ok": False}))
-    assert react(slack, "pain", event_id="EvRetry").status == 200
-    fake_slack.wait_for("conversations.history")
-    wait_until_forgotten(focusbot, "event:EvRetry")
+    failing = Scripted(status=500, body={"ok": False, "error": "internal_error"})
+    with freeze_time(datetime(2026, 11, 2, 9, 0, tzinfo=UTC), tick=True):
+        fake_slack.script("conversations.history", failing, failing)
+        assert react(slack, "pain", event_id="EvFlaky").status == 200
+        wait_for_capture(focusbot, PENDING)
+        assert focusbot.scheduler.tick().retried == 1  # Slack still answers 500
+    assert fake_slack.calls_to("chat.postEphemeral") == []
 
-    history = Scripted(body={"ok": True, "messages": [MESSAGE], "has_more": False})
-    fake_slack.script("conversations.history", history)
-    assert react(slack, "pain", event_id="EvRetry").status == 200  # Slack's retry
-    [confirmation] = fake_slack.wait_for("chat.postEphemeral")
+    with freeze_time(datetime(2026, 11, 2, 9, 5, tzinfo=UTC), tick=True):
+        fake_slack.script(
+            "conversations.history", Scripted(body={"ok": True, "messages": [MESSAGE]})
+        )
+        assert focusbot.scheduler.tick().sent == 1
+        assert focusbot.scheduler.tick().sent == 0
+    [confirmation] = fake_slack.calls_to("chat.postEphemeral")
+    assert confirmation["user"] == CAROL
     assert "Logged pain point *#1*" in message_text(confirmation)
     assert f"Reported by <@{BOB}>" in slack.command("show 1", command="/pain").text
+    assert "#2" not in slack.command("list", command="/pain").text
+    assert len(fake_slack.calls_to("conversations.history")) == 3
 
 
-def wait_until_forgotten(focusbot: Any, key: str) -> None:
-    """Wait until the failed request is no longer counted as taken."""
-    from storage.inbox import ReceivedRequest
+def test_a_reaction_slack_refuses_to_read_ends_as_a_failed_capture(
+    slack: SlackUser, fake_slack: FakeSlack, focusbot: Any
+) -> None:
+    slack.command("reaction :pain:", command="/pain")
+    with freeze_time(datetime(2026, 11, 2, 9, 0, tzinfo=UTC), tick=True):
+        fake_slack.script(
+            "conversations.history",
+            Scripted(status=500, body={"ok": False, "error": "internal_error"}),
+            Scripted(body={"ok": False, "error": "channel_not_found"}),
+        )
+        assert react(slack, "pain", event_id="EvGone").status == 200
+        wait_for_capture(focusbot, PENDING)
+        assert focusbot.scheduler.tick().failed == 1
+    capture = wait_for_capture(focusbot, FAILED)
+    assert "channel_not_found" in (capture.last_error or "")
+    assert fake_slack.calls_to("chat.postEphemeral") == []
+    assert "No pain points" in slack.command("list", command="/pain").text
 
+
+def wait_for_capture(focusbot: Any, state: str) -> ScheduledPost:
+    """Wait until the reaction's capture is in the outbox in this state; return it."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with focusbot.services.session() as session:
-            if session.get(ReceivedRequest, key) is None:
-                return
+            posts = session.exec(
+                select(ScheduledPost).where(ScheduledPost.kind == "pain.capture_reaction")
+            ).all()
+            if [post.state for post in posts] == [state]:
+                session.expunge(posts[0])
+                return posts[0]
         time.sleep(0.02)
-    raise AssertionError(f"{key} is still counted as taken")
+    raise AssertionError(f"no capture is {state} in the outbox")

@@ -7,7 +7,13 @@ from bot.common import digest
 from bot.common.digest import DigestSectionBuilder
 from bot.runtime.scheduler import Deliverer
 from handlers import digest as digest_view
-from handlers.pain.capture import LOG_SHORTCUT, on_log_shortcut, on_reaction_added
+from handlers.pain.capture import (
+    LOG_SHORTCUT,
+    REACTION_CAPTURE_KIND,
+    deliver_reaction_capture,
+    on_log_shortcut,
+    on_reaction_added,
+)
 from handlers.pain.commands import on_pain_command
 from handlers.pain.delivery import deliver_dm
 from handlers.pain.review import (
@@ -38,6 +44,7 @@ def register(app: App) -> None:
 
 DELIVERERS: dict[str, Deliverer] = {
     pain.DM_KIND: deliver_dm,
+    REACTION_CAPTURE_KIND: deliver_reaction_capture,
     digest.DIGEST_KIND: digest_view.deliver_digest,
 }
 DIGEST_SECTIONS: tuple[DigestSectionBuilder, ...] = pain.DIGEST_SECTIONS

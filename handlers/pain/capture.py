@@ -1,7 +1,8 @@
 """Log a Slack message as a pain point, by message shortcut or by reaction."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -14,16 +15,22 @@ from sqlmodel import Session
 from bot import pain
 from bot.common import digest
 from bot.common.mentions import plain_text
+from bot.common.outbox import payload_of, schedule_post
 from bot.pain import PainError
+from bot.runtime.scheduler import classify
 from bot.runtime.services import Services
 from handlers.blocks import cut, escape
 from handlers.pain.views import HINT, logged_reply, user_timezone
-from handlers.slack import Reply, note, raise_if_transient, services_of, workspace_of
+from handlers.slack import Reply, note, services_of, workspace_of
 from storage.base import Workspace
+from storage.schedule import ScheduledPost
 
 log = logging.getLogger(__name__)
 
 LOG_SHORTCUT = "pain_log_message"
+REACTION_CAPTURE_KIND = "pain.capture_reaction"
+
+SessionOpener = Callable[[], AbstractContextManager[Session]]
 
 
 def ensure_digest(
@@ -60,7 +67,9 @@ def on_log_shortcut(
     message = body.get("message") or {}
     channel_id = (body.get("channel") or {}).get("id") or ""
     actor = body["user"]["id"]
-    reply = _log_message(services, client, workspace, channel_id, message, actor, "shortcut")
+    reply = _log_message(
+        services, services.session, client, workspace, channel_id, message, actor, "shortcut"
+    )
     respond(response_type="ephemeral", **reply.as_message())
 
 
@@ -82,10 +91,49 @@ def on_reaction_added(
         str(item.get("ts") or ""),
         event.get("user") or "",
     )
+    try:
+        capture_reaction(services, services.session, client, workspace, channel_id, ts, actor)
+    except SlackApiError as error:
+        if not classify(error).transient:
+            log.warning("could not read the reacted message: %s", error.response.get("error"))
+            return
+        # The event is acknowledged, so Slack will not retry it: the outbox will.
+        with services.session() as session:
+            _capture_later(session, services, workspace, channel_id, ts, actor)
+
+
+def deliver_reaction_capture(
+    session: Session, post: ScheduledPost, client: WebClient, services: Services
+) -> None:
+    """Log a reacted message Slack could not give at first; its failures go to the scheduler."""
+    payload = payload_of(post)
+    capture_reaction(
+        services,
+        lambda: _savepoint(session),
+        client,
+        Workspace(post.team_id, post.enterprise_id),
+        post.channel_id,
+        str(payload.get("ts") or ""),
+        str(payload.get("actor") or ""),
+    )
+
+
+def capture_reaction(
+    services: Services,
+    open_session: SessionOpener,
+    client: WebClient,
+    workspace: Workspace,
+    channel_id: str,
+    ts: str,
+    actor: str,
+) -> None:
+    """Read the reacted message, log it and tell the reactor; a failed read is raised."""
     message = _fetch_message(client, channel_id, ts)
     if message is None:
         return
-    reply = _log_message(services, client, workspace, channel_id, message, actor, "reaction")
+    reply = _log_message(
+        services, open_session, client, workspace, channel_id, message, actor, "reaction"
+    )
     try:
         client.chat_postEphemeral(channel=channel_id, user=actor, **reply.as_message())
     except SlackApiError as error:
@@ -94,22 +142,46 @@ def on_reaction_added(
         )
 
 
+def _capture_later(
+    session: Session,
+    services: Services,
+    workspace: Workspace,
+    channel_id: str,
+    ts: str,
+    actor: str,
+) -> None:
+    now = services.now()
+    schedule_post(
+        session,
+        workspace=workspace,
+        channel_id=channel_id,
+        kind=REACTION_CAPTURE_KIND,
+        due_at=now,
+        key=f"{REACTION_CAPTURE_KIND}:{workspace.enterprise_id}:{workspace.team_id}"
+        f":{channel_id}:{ts}:{actor}",
+        now=now,
+        payload={"ts": ts, "actor": actor},
+    )
+
+
 def _fetch_message(client: WebClient, channel_id: str, ts: str) -> dict[str, Any] | None:
-    try:
-        found = client.conversations_history(channel=channel_id, latest=ts, inclusive=True, limit=1)
+    found = client.conversations_history(channel=channel_id, latest=ts, inclusive=True, limit=1)
+    messages = [m for m in found.get("messages") or [] if m.get("ts") == ts]
+    if not messages:  # a reply in a thread is not in the channel's history
+        found = client.conversations_replies(channel=channel_id, ts=ts, inclusive=True, limit=1)
         messages = [m for m in found.get("messages") or [] if m.get("ts") == ts]
-        if not messages:  # a reply in a thread is not in the channel's history
-            found = client.conversations_replies(channel=channel_id, ts=ts, inclusive=True, limit=1)
-            messages = [m for m in found.get("messages") or [] if m.get("ts") == ts]
-    except SlackApiError as error:
-        raise_if_transient(error)  # counts the reaction as not taken, for Slack's retry
-        log.warning("could not read the reacted message: %s", error.response.get("error"))
-        return None
     return messages[0] if messages else None
+
+
+@contextmanager
+def _savepoint(session: Session) -> Iterator[Session]:
+    with session.begin_nested():
+        yield session
 
 
 def _log_message(
     services: Services,
+    open_session: SessionOpener,
     client: WebClient,
     workspace: Workspace,
     channel_id: str,
@@ -125,7 +197,7 @@ def _log_message(
     permalink = _permalink(client, channel_id, ts)
     now = services.now()
     try:
-        with services.session() as session:
+        with open_session() as session:
             logged = pain.log_pain(
                 session,
                 workspace,
