@@ -3,60 +3,33 @@
 The console runs focusbot against it; the tests use it the way bolt-python tests itself.
 """
 
-import hashlib
-import hmac
 import itertools
 import json
 import random
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
+from bot.console.calls import BOT_USER_ID, CHAOS, Call, Scripted, UploadedFile
 from bot.console.fakesocket import FakeSocketMode
+from bot.console.loopback import handler_for
+from bot.console.signedrequests import SignedRequest, SlackRequests
 
-BOT_USER_ID = "UFOCUSBOT"
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request the app made: a Web API method or a post to a response_url."""
-
-    method: str
-    params: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class UploadedFile:
-    """A file the app shared: where, its title, alt text, comment and bytes."""
-
-    file_id: str
-    channel: str
-    title: str
-    alt_text: str
-    comment: str
-    content: bytes
-
-
-@dataclass(frozen=True)
-class Scripted:
-    """A canned answer for the next call: an HTTP status and JSON (none: Slack's usual), or a drop.
-
-    With `after_processing`, the call takes effect (a message is posted) before the line drops.
-    With `hold_seconds`, the call takes effect and the answer waits that long.
-    """
-
-    status: int = 200
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    drop_connection: bool = False
-    after_processing: bool = False
-    hold_seconds: float = 0.0
+__all__ = [
+    "BOT_USER_ID",
+    "Call",
+    "FakeSlack",
+    "Scripted",
+    "SignedRequest",
+    "SlackRequests",
+    "UploadedFile",
+    "dm_channel",
+    "running_fake_slack",
+    "team_of_token",
+]
 
 
 class FakeSlack:
@@ -90,7 +63,7 @@ class FakeSlack:
         self._random = random.Random(0)
         self._lock = threading.Condition()
         self._timestamps = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
         self.socket_mode = FakeSocketMode()
@@ -160,7 +133,8 @@ class FakeSlack:
         with self._lock:
             self.calls.clear()
 
-    def _record(self, method: str, params: dict[str, Any]) -> Scripted | None:
+    def record(self, method: str, params: dict[str, Any]) -> Scripted | None:
+        """Remember a call and return the canned answer due for it, if any."""
         with self._lock:
             self.calls.append(Call(method, params))
             self._lock.notify_all()
@@ -347,14 +321,6 @@ class FakeSlack:
         return f"{int(time.time())}.{next(self._timestamps):06d}"
 
 
-CHAOS = (
-    Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}),
-    Scripted(500, {"ok": False, "error": "internal_error"}),
-    Scripted(drop_connection=True),
-    Scripted(drop_connection=True, after_processing=True),
-)
-
-
 def team_of_token(token: str) -> str:
     """Return the workspace a fake bot token belongs to: `xoxb-T0NEW` → `T0NEW`."""
     suffix = token.removeprefix("xoxb-")
@@ -366,68 +332,6 @@ def dm_channel(channel: str) -> str:
     return "D" + channel[1:] if channel[:1] in ("U", "W") else channel
 
 
-def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self._handle()
-
-        def do_POST(self) -> None:
-            self._handle()
-
-        def _handle(self) -> None:
-            path, _, query = self.path.partition("?")
-            length = int(self.headers.get("Content-Length") or 0)
-            data = self.rfile.read(length) if length else b""
-            if path.startswith("/upload/"):
-                fake.receive_file(path.removeprefix("/upload/"), data)
-            raw = data.decode("utf-8", errors="replace")
-            params = _parse(raw, self.headers.get("Content-Type", ""))
-            params.update(dict(parse_qsl(query)))
-            bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
-            if bearer and "token" not in params:
-                params["token"] = bearer
-            method = path.removeprefix("/api/") if path.startswith("/api/") else path
-            scripted = fake._record(method, params)
-            if scripted is not None and scripted.drop_connection:
-                if scripted.after_processing:
-                    fake.answer(method, params)
-                self.close_connection = True
-                self.connection.close()
-                return
-            if scripted is None or scripted.body is None:
-                body = fake.answer(method, params)
-                time.sleep(scripted.hold_seconds if scripted else 0)
-                status, headers = 200, fake.answer_headers()
-            else:
-                status, body, headers = scripted.status, scripted.body, scripted.headers
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Stay quiet: the console and the tests read the recorded calls instead."""
-
-    return Handler
-
-
-def _parse(raw: str, content_type: str) -> dict[str, Any]:
-    if not raw:
-        return {}
-    if "json" in content_type:
-        loaded = json.loads(raw)
-        return loaded if isinstance(loaded, dict) else {"body": loaded}
-    params: dict[str, Any] = dict(parse_qsl(raw, keep_blank_values=True))
-    for key in ("blocks", "view", "attachments"):
-        if isinstance(params.get(key), str) and params[key].startswith(("[", "{")):
-            params[key] = json.loads(params[key])
-    return params
-
-
 @contextmanager
 def running_fake_slack(**kwargs: Any) -> Iterator[FakeSlack]:
     """Run a FakeSlack for the duration of a block."""
@@ -436,167 +340,3 @@ def running_fake_slack(**kwargs: Any) -> Iterator[FakeSlack]:
         yield fake
     finally:
         fake.stop()
-
-
-@dataclass(frozen=True)
-class SignedRequest:
-    """A request body with the headers Slack would sign it with."""
-
-    body: str
-    headers: dict[str, str]
-
-
-class SlackRequests:
-    """Build the requests Slack sends an app, signed with the app's signing secret."""
-
-    def __init__(self, signing_secret: str, team_id: str = "T0LOCAL", enterprise_id: str = ""):
-        self.signing_secret = signing_secret
-        self.team_id = team_id
-        self.enterprise_id = enterprise_id
-        self._triggers = itertools.count(1)
-
-    def sign(self, body: str, content_type: str, timestamp: int | None = None) -> SignedRequest:
-        """Sign a raw body the way Slack does (v0, HMAC-SHA256)."""
-        stamp = str(int(time.time()) if timestamp is None else timestamp)
-        digest = hmac.new(
-            self.signing_secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256
-        ).hexdigest()
-        return SignedRequest(
-            body,
-            {
-                "Content-Type": content_type,
-                "X-Slack-Request-Timestamp": stamp,
-                "X-Slack-Signature": f"v0={digest}",
-            },
-        )
-
-    def command(
-        self, command: str, text: str, *, user_id: str, channel_id: str, response_url: str
-    ) -> SignedRequest:
-        """Return a signed slash command."""
-        fields = {
-            "token": "legacy-verification-token",
-            "team_id": self.team_id,
-            "team_domain": "focusbot-local",
-            "channel_id": channel_id,
-            "channel_name": "directmessage" if channel_id.startswith("D") else "ml-team",
-            "user_id": user_id,
-            "user_name": user_id.lower(),
-            "command": command,
-            "text": text,
-            "api_app_id": "AFOCUSBOT",
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": self._trigger(),
-        }
-        if self.enterprise_id:
-            fields["enterprise_id"] = self.enterprise_id
-        return self.sign(urlencode(fields), "application/x-www-form-urlencoded")
-
-    def block_action(
-        self,
-        action: dict[str, Any],
-        *,
-        user_id: str,
-        channel_id: str | None,
-        response_url: str | None,
-        container: dict[str, Any] | None = None,
-        view: dict[str, Any] | None = None,
-    ) -> SignedRequest:
-        """Return a signed click on a button (`action` as it stands in the blocks)."""
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": self.team_id},
-            "api_app_id": "AFOCUSBOT",
-            "token": "legacy-verification-token",
-            "trigger_id": self._trigger(),
-            "team": {"id": self.team_id, "domain": "focusbot-local"},
-            "enterprise": {"id": self.enterprise_id} if self.enterprise_id else None,
-            "is_enterprise_install": False,
-            "container": container or {"type": "message", "channel_id": channel_id},
-            "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
-        }
-        if channel_id is not None:
-            payload["channel"] = {"id": channel_id, "name": "ml-team"}
-        if response_url is not None:
-            payload["response_url"] = response_url
-        if view is not None:
-            payload["view"] = view
-        return self._interactive(payload)
-
-    def message_shortcut(
-        self, callback_id: str, message: dict[str, Any], *, user_id: str, response_url: str
-    ) -> SignedRequest:
-        """Return a signed use of a message shortcut on a message."""
-        payload = {
-            "type": "message_action",
-            "callback_id": callback_id,
-            "trigger_id": self._trigger(),
-            "response_url": response_url,
-            "team": {"id": self.team_id, "domain": "focusbot-local"},
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": self.team_id},
-            "channel": {"id": message["channel"], "name": "ml-team"},
-            "message": message,
-            "message_ts": message["ts"],
-            "token": "legacy-verification-token",
-            "api_app_id": "AFOCUSBOT",
-            "is_enterprise_install": False,
-        }
-        return self._interactive(payload)
-
-    def view_submission(
-        self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user_id: str
-    ) -> SignedRequest:
-        """Return a signed modal submission with the given state values."""
-        payload = {
-            "type": "view_submission",
-            "team": {"id": self.team_id, "domain": "focusbot-local"},
-            "enterprise": {"id": self.enterprise_id} if self.enterprise_id else None,
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": self.team_id},
-            "api_app_id": "AFOCUSBOT",
-            "token": "legacy-verification-token",
-            "trigger_id": self._trigger(),
-            "is_enterprise_install": False,
-            "view": {
-                "id": view.get("id", "V000001"),
-                "team_id": self.team_id,
-                "type": "modal",
-                "callback_id": view.get("callback_id", ""),
-                "private_metadata": view.get("private_metadata", ""),
-                "blocks": view.get("blocks", []),
-                "state": {"values": values},
-                "hash": "1.abc",
-            },
-        }
-        return self._interactive(payload)
-
-    def event(self, event: dict[str, Any], *, event_id: str = "Ev0001") -> SignedRequest:
-        """Return a signed Events API envelope around an event."""
-        envelope = {
-            "token": "legacy-verification-token",
-            "team_id": self.team_id,
-            "enterprise_id": self.enterprise_id or None,
-            "api_app_id": "AFOCUSBOT",
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id,
-            "event_time": int(time.time()),
-            "authorizations": [
-                {
-                    "enterprise_id": self.enterprise_id or None,
-                    "team_id": self.team_id,
-                    "user_id": BOT_USER_ID,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-        }
-        return self.sign(json.dumps(envelope), "application/json")
-
-    def _interactive(self, payload: dict[str, Any]) -> SignedRequest:
-        return self.sign(
-            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-        )
-
-    def _trigger(self) -> str:
-        return f"{next(self._triggers)}.{uuid.uuid4().hex}"
