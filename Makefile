@@ -50,8 +50,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Most tests wait on sockets, subprocesses and the clock rather than compute, so four workers pay off
+# even on two cores; a file's tests stay together so that shared fixtures (the wheel) are built once.
+PYTEST_WORKERS ?= 4
 test: lint
-	$(BIN)/pytest $(if $(TEST_DATABASE_URL),--postgres-url=$(TEST_DATABASE_URL))
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(if $(TEST_DATABASE_URL),--postgres-url=$(TEST_DATABASE_URL))
 
 $(BENCH_STAMP): $(STAMP)
 	@echo "focusbot: installing the benchmarks' dependencies…"
