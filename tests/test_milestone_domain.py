@@ -27,6 +27,13 @@ def test_add_reads_title_target_and_confidence() -> None:
     )
 
 
+def test_a_bare_percentage_after_the_date_is_the_confidence() -> None:
+    assert parse_command("add Ship v2 target 2027-03-15 70%") == Add("Ship v2", "2027-03-15", 70)
+    assert parse_command("edit 1 target end of june 60% because the data slipped") == MoveTarget(
+        1, "end of june", 60, "the data slipped"
+    )
+
+
 def test_add_takes_the_last_target_word_so_titles_may_say_target() -> None:
     assert parse_command("add Hit the target metric target Q2") == Add(
         "Hit the target metric", "Q2", DEFAULT_CONFIDENCE

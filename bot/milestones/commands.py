@@ -242,13 +242,14 @@ Command = (
 )
 
 _ADD = re.compile(
-    r"^(?P<title>.+)\s+target\s+(?P<date>.+?)(?:\s+confidence\s+(?P<p>\S+))?$",
+    r"^(?P<title>.+)\s+target\s+(?P<date>.+?)(?:\s+confidence\s+(?P<p>\S+)|\s+(?P<bare>\d{1,3}\s*%))?$",
     re.IGNORECASE | re.DOTALL,
 )
 _CHANCE_AT_END = re.compile(r"^(?P<text>.+?)\s+(?P<p>\d{1,3})\s*%$", re.DOTALL)
 _OUTCOME = re.compile(r"\s+(?:->|→|=>)\s*")
 _TARGET = re.compile(
-    r"^target\s+(?P<date>.+?)(?:\s+confidence\s+(?P<p>\S+))?(?:\s+because\s+(?P<reason>.+))?$",
+    r"^target\s+(?P<date>.+?)(?:\s+confidence\s+(?P<p>\S+)|\s+(?P<bare>\d{1,3}\s*%))?"
+    r"(?:\s+because\s+(?P<reason>.+))?$",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -300,7 +301,8 @@ def _parse_add(rest: str) -> Add:
     if match is None:
         return _usage(f"Give a title and a target date, for example `{example}`.")
     title = _limited(match["title"].strip(), MAX_TITLE_LENGTH, "a title")
-    confidence = _confidence(match["p"], example) if match["p"] else DEFAULT_CONFIDENCE
+    stated = match["p"] or match["bare"]
+    confidence = _confidence(stated, example) if stated else DEFAULT_CONFIDENCE
     return Add(title, match["date"].strip(), confidence)
 
 
@@ -386,7 +388,8 @@ def _parse_edit(number: int, tail: str) -> Command:
         return SetConfidence(number, _confidence(value, f"/milestone edit {number} confidence 70%"))
     if key == "target" and (match := _TARGET.match(tail)):
         example = f"/milestone edit {number} target end of june confidence 60%"
-        confidence = _confidence(match["p"], example) if match["p"] else None
+        stated = match["p"] or match["bare"]
+        confidence = _confidence(stated, example) if stated else None
         reason = _limited((match["reason"] or "").strip(), MAX_REASON_LENGTH, "the reason")
         return MoveTarget(number, match["date"].strip(), confidence, reason)
     return _usage(
