@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from bot.common.caller import Caller
+from bot.common.dates import day_text
 from bot.common.recurrence import zone
 from bot.milestones.dates import TargetDateError, parse_target
 from bot.milestones.revisits import REVISIT_KIND, answered, cancel_reminders, schedule_revisit
@@ -183,7 +184,7 @@ def move_target(
 ) -> None:
     """Move a milestone's target (a revisit answer): recorded, and the next revisit scheduled."""
     if target == milestone.target:
-        raise MilestoneError(f"The target of #{milestone.number} is already {format_date(target)}.")
+        raise MilestoneError(f"The target of #{milestone.number} is already {day_text(target)}.")
     before, milestone.target = milestone.target, target
     session.add(milestone)
     record(
@@ -293,15 +294,10 @@ def record(
     )
 
 
-def format_date(day: date) -> str:
-    """Write a date the way people read it: "Mon 1 Mar 2027"."""
-    return f"{day:%a} {day.day} {day:%b %Y}"
-
-
 def target_status(milestone: Milestone, today: date) -> str:
     """Say where a target stands: "Mon 1 Mar 2027 (in 14 weeks)", or that it is time to revisit."""
     days = (milestone.target - today).days
-    when = format_date(milestone.target)
+    when = day_text(milestone.target)
     if milestone.state != OPEN:
         return f"target {when}"
     if days < 0:
@@ -340,11 +336,11 @@ def describe_event(event: MilestoneEvent) -> str:
     """Say what an event did, in plain text (the actor and time are shown beside it)."""
     reason = f" — {event.reason}" if event.reason else ""
     if event.kind == "created":
-        target = format_date(date.fromisoformat(event.after))
+        target = day_text(date.fromisoformat(event.after))
         return f"added it with target {target} at {event.confidence}%"
     if event.kind == "target":
-        before = format_date(date.fromisoformat(event.before))
-        after = format_date(date.fromisoformat(event.after))
+        before = day_text(date.fromisoformat(event.before))
+        after = day_text(date.fromisoformat(event.after))
         return f"moved the target from {before} to {after}{reason}"
     if event.kind == "confidence":
         return f"changed the confidence from {event.before}% to {event.after}%"

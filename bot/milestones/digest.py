@@ -4,10 +4,11 @@ from datetime import date
 
 from sqlmodel import Session
 
+from bot.common.dates import day_text
 from bot.common.digest import DigestLine, DigestSection, DigestWindow
 from bot.common.recurrence import zone
 from bot.milestones.approaches import describe_tried
-from bot.milestones.board import format_date, target_status
+from bot.milestones.board import target_status
 from bot.milestones.forecast import forecast
 from bot.milestones.revisits import due_for_revisit
 from storage import milestones as store
@@ -51,15 +52,15 @@ def digest_section(session: Session, window: DigestWindow) -> DigestSection | No
 def _digest_line(event: MilestoneEvent, milestone: Milestone) -> str:
     name = f"#{milestone.number} {milestone.title}"
     if event.kind == "target":
-        before = format_date(date.fromisoformat(event.before))
-        after = format_date(date.fromisoformat(event.after))
+        before = day_text(date.fromisoformat(event.before))
+        after = day_text(date.fromisoformat(event.after))
         reason = f" ({event.reason})" if event.reason else ""
         return f"Target moved: {name} — {before} → {after}{reason}"
     if event.kind == "confidence":
         return f"Confidence: {name} — {event.before}% → {event.after}%"
     if event.kind == "created":
         target = date.fromisoformat(event.after) if event.after else milestone.target
-        return f"New: {name} — target {format_date(target)}, {event.confidence}%"
+        return f"New: {name} — target {day_text(target)}, {event.confidence}%"
     if event.kind in (ACHIEVED, DROPPED):
         return f"{event.kind.capitalize()}: {name}"
     return ""
@@ -79,6 +80,6 @@ def _forecast_line(session: Session, board: MilestoneBoard) -> str:
     which = "every required milestone" if outlook.required_marked else "every open milestone"
     return (
         f"Forecast: {outlook.figure}%{was} chance that {which} lands by "
-        f"{format_date(outlook.vision_date)}; about {outlook.stated.expected:.1f} of "
+        f"{day_text(outlook.vision_date)}; about {outlook.stated.expected:.1f} of "
         f"{len(outlook.plan)} expected to"
     )

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot import milestones
+from bot.common.dates import day_text
 from bot.common.mentions import plain_text
 from bot.milestones import MilestoneError
 from handlers.blocks import cut, escape, fallback, section
@@ -203,7 +204,7 @@ def on_move_submitted(
             why = f" — {escape(reason)}" if reason else ""
             headline = (
                 f"<@{actor}> moved the target of #{milestone.number} “{escape(milestone.title)}” "
-                f"to {milestones.format_date(target)}{why}."
+                f"to {day_text(target)}{why}."
             )
             channel = board.channel_id
     except MilestoneError as refusal:

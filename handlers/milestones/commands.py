@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from bot import milestones
 from bot.common.caller import Caller
+from bot.common.dates import day_text
 from bot.common.people import timezone_of
 from bot.milestones import MilestoneError
 from bot.runtime.services import Services
@@ -124,7 +125,7 @@ def _add(
     due, _ = milestones.next_revisit(board, added)
     headline = (
         f"Added #{added.number} “{escape(added.title)}”, "
-        f"target {milestones.format_date(target)} at {added.confidence}%. "
+        f"target {day_text(target)} at {added.confidence}%. "
         f"First revisit: {local_time(due, board.timezone)}."
     )
     return list_reply(session, board, now, headline)
@@ -140,7 +141,7 @@ def _change(
         day = milestones.resolve_target(board, command.date, now)
         milestones.set_vision_date(session, board, day)
         return note(
-            f"The vision is to be reached by {milestones.format_date(day)}.",
+            f"The vision is to be reached by {day_text(day)}.",
             "`/milestone forecast` says how many milestones land by then.",
         )
     if isinstance(command, milestones.Cadence) and command.weeks is not None:
@@ -179,7 +180,7 @@ def _change_milestone(
             reason=command.reason,
             confidence=command.confidence,
         )
-        headline = f"Moved the target of {name} to {milestones.format_date(target)}."
+        headline = f"Moved the target of {name} to {day_text(target)}."
     elif isinstance(command, milestones.SetConfidence):
         milestones.set_confidence(session, milestone, actor, command.confidence, now)
         headline = f"{name} is now at {command.confidence}%."

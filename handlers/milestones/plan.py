@@ -7,6 +7,7 @@ from slack_sdk.models.blocks import Block
 from sqlmodel import Session
 
 from bot import milestones
+from bot.common.dates import day_text
 from bot.milestones import MilestoneError
 from handlers.blocks import context, escape, section
 from handlers.charts import Chart, Line, Panel, chart_reply
@@ -102,7 +103,7 @@ def forecast_reply(session: Session, board: MilestoneBoard | None) -> Reply:
             "There are no open milestones to forecast.",
             "Add one with `/milestone add &lt;title&gt; target &lt;date&gt;`.",
         )
-    when = milestones.format_date(outlook.vision_date)
+    when = day_text(outlook.vision_date)
     horizon = "the vision's date" if outlook.vision_date_set else "the latest target"
     which = "every required milestone" if outlook.required_marked else "every open milestone"
     total = len(outlook.plan)
@@ -125,7 +126,7 @@ def forecast_reply(session: Session, board: MilestoneBoard | None) -> Reply:
         f"#{p.number} {escape(p.title)} — {p.chance}%"
         + (" · required" if p.required else "")
         + (
-            f" · target {milestones.format_date(p.target)} is after {when}: counts as not landing"
+            f" · target {day_text(p.target)} is after {when}: counts as not landing"
             if p.target > outlook.vision_date
             else ""
         )
