@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.common import outbox
-from bot.common.recurrence import WEEKDAYS, format_clock, next_weekly
+from bot.common.recurrence import WEEKDAYS, format_clock
 from storage import digest as store
 from storage.base import Workspace
 from storage.db import add_or_take_existing
@@ -120,16 +120,15 @@ def set_schedule(
 
 def schedule_next(session: Session, schedule: DigestSchedule, now: datetime) -> None:
     """Put the channel's next digest in the outbox, if the digest is on."""
-    if schedule.weekday is None:
-        return
-    due = next_weekly(now, schedule.weekday, schedule.minute, schedule.timezone)
-    outbox.schedule_post(
+    outbox.schedule_weekly(
         session,
         workspace=Workspace(schedule.team_id, schedule.enterprise_id),
         channel_id=schedule.channel_id,
         kind=DIGEST_KIND,
-        due_at=due,
-        key=f"{DIGEST_KIND}:{schedule.id}:{due.isoformat()}",
+        owner_id=schedule.id,
+        weekday=schedule.weekday,
+        minute=schedule.minute,
+        timezone=schedule.timezone,
         now=now,
         payload={"schedule_id": schedule.id},
     )

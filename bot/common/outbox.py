@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.common.recurrence import next_weekly
 from storage import schedule
 from storage.base import Workspace
 from storage.db import add_or_take_existing
@@ -45,6 +46,35 @@ def schedule_post(
     )
     post, _ = add_or_take_existing(session, post, lambda: schedule.find_by_key(session, key))
     return post
+
+
+def schedule_weekly(
+    session: Session,
+    *,
+    workspace: Workspace,
+    channel_id: str,
+    kind: str,
+    owner_id: int | None,
+    weekday: int | None,
+    minute: int,
+    timezone: str,
+    now: datetime,
+    payload: Mapping[str, Any],
+) -> None:
+    """Put the next post of a weekly series in the outbox, unless the series is off."""
+    if weekday is None:
+        return
+    due = next_weekly(now, weekday, minute, timezone)
+    schedule_post(
+        session,
+        workspace=workspace,
+        channel_id=channel_id,
+        kind=kind,
+        due_at=due,
+        key=f"{kind}:{owner_id}:{due.isoformat()}",
+        now=now,
+        payload=payload,
+    )
 
 
 def _revive(post: ScheduledPost, due_at: datetime, payload: Mapping[str, Any] | None) -> None:

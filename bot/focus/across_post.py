@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.common import outbox
-from bot.common.recurrence import WEEKDAYS, format_clock, next_weekly
+from bot.common.recurrence import WEEKDAYS, format_clock
 from bot.focus.commands import AcrossPost
 from bot.focus.lists import ListView
 from storage import focus as store
@@ -88,16 +88,15 @@ def describe_across_post(settings: FocusAcrossPost | None) -> str:
 
 def schedule_next_across_post(session: Session, settings: FocusAcrossPost, now: datetime) -> None:
     """Put the channel's next weekly post in the outbox, if it is on."""
-    if settings.weekday is None:
-        return
-    due = next_weekly(now, settings.weekday, settings.minute, settings.timezone)
-    outbox.schedule_post(
+    outbox.schedule_weekly(
         session,
         workspace=Workspace(settings.team_id, settings.enterprise_id),
         channel_id=settings.channel_id,
         kind=ACROSS_KIND,
-        due_at=due,
-        key=f"{ACROSS_KIND}:{settings.id}:{due.isoformat()}",
+        owner_id=settings.id,
+        weekday=settings.weekday,
+        minute=settings.minute,
+        timezone=settings.timezone,
         now=now,
         payload={"settings_id": settings.id},
     )

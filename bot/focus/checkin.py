@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.common import outbox
-from bot.common.recurrence import WEEKDAYS, format_clock, next_weekly
+from bot.common.recurrence import WEEKDAYS, format_clock
 from bot.focus.commands import Checkin
 from storage.base import Workspace
 from storage.focus import FocusList
@@ -47,18 +47,15 @@ def describe_checkin(focus_list: FocusList) -> str:
 
 def schedule_next_checkin(session: Session, focus_list: FocusList, now: datetime) -> None:
     """Put the list's next weekly check in the outbox, if the check is on."""
-    if focus_list.checkin_weekday is None:
-        return
-    due = next_weekly(
-        now, focus_list.checkin_weekday, focus_list.checkin_minute, focus_list.timezone
-    )
-    outbox.schedule_post(
+    outbox.schedule_weekly(
         session,
         workspace=Workspace(focus_list.team_id, focus_list.enterprise_id),
         channel_id=focus_list.channel_id,
         kind=CHECKIN_KIND,
-        due_at=due,
-        key=f"{CHECKIN_KIND}:{focus_list.id}:{due.isoformat()}",
+        owner_id=focus_list.id,
+        weekday=focus_list.checkin_weekday,
+        minute=focus_list.checkin_minute,
+        timezone=focus_list.timezone,
         now=now,
         payload={"list_id": focus_list.id},
     )
