@@ -3,6 +3,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import select as sql_select
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from storage.base import UTCDateTime, Workspace
@@ -187,6 +188,71 @@ def milestones_of(session: Session, board_id: int, *, states: tuple[str, ...]) -
             .order_by(col(Milestone.target), col(Milestone.number))
         )
     )
+
+
+def confidence_trails(
+    session: Session, board_id: int, *, states: tuple[str, ...]
+) -> dict[int, list[int]]:
+    """Return every confidence each of the board's milestones in these states was given, in order.
+
+    Repeats in a row are collapsed in the database, so a long history of the same figure costs
+    one row; a milestone without any confidence is left out.
+    """
+    history = (
+        sql_select(  # sqlmodel's select takes at most four columns
+            col(MilestoneEvent.milestone_id).label("milestone_id"),
+            col(MilestoneEvent.confidence).label("confidence"),
+            col(MilestoneEvent.at).label("at"),
+            col(MilestoneEvent.id).label("id"),
+            func.lag(MilestoneEvent.confidence)
+            .over(
+                partition_by=col(MilestoneEvent.milestone_id),
+                order_by=(col(MilestoneEvent.at), col(MilestoneEvent.id)),
+            )
+            .label("before"),
+        )
+        .join(Milestone, col(Milestone.id) == col(MilestoneEvent.milestone_id))
+        .where(
+            col(Milestone.board_id) == board_id,
+            col(Milestone.state).in_(states),
+            col(MilestoneEvent.confidence).is_not(None),
+        )
+        .subquery()
+    )
+    rows = session.exec(
+        select(history.c.milestone_id, history.c.confidence)
+        .where(history.c.before.is_(None) | (history.c.before != history.c.confidence))
+        .order_by(history.c.milestone_id, history.c.at, history.c.id)
+    )
+    trails: dict[int, list[int]] = {}
+    for milestone_id, confidence in rows:
+        trails.setdefault(milestone_id, []).append(confidence)
+    return trails
+
+
+def ended_outcomes(session: Session, board_id: int) -> list[tuple[bool, int, int]]:
+    """Return the board's ended milestones as (achieved, first confidence, last confidence).
+
+    The first confidence is the earliest one recorded in the history, or the milestone's own when
+    the history holds none.
+    """
+    first = (
+        select(MilestoneEvent.confidence)
+        .where(
+            col(MilestoneEvent.milestone_id) == col(Milestone.id),
+            col(MilestoneEvent.confidence).is_not(None),
+        )
+        .order_by(col(MilestoneEvent.at), col(MilestoneEvent.id))
+        .limit(1)
+        .correlate(Milestone)
+        .scalar_subquery()
+    )
+    rows = session.exec(
+        select(Milestone.state, func.coalesce(first, Milestone.confidence), Milestone.confidence)
+        .where(Milestone.board_id == board_id, col(Milestone.state).in_((ACHIEVED, DROPPED)))
+        .order_by(col(Milestone.target), col(Milestone.number))
+    )
+    return [(state == ACHIEVED, int(given), int(last)) for state, given, last in rows]
 
 
 def events_of(session: Session, milestone_id: int) -> list[MilestoneEvent]:

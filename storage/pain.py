@@ -255,6 +255,24 @@ def reporters_of_theme(session: Session, theme_id: int, since: datetime | None =
     return [user_id for user_id, _ in session.exec(query)]
 
 
+def reporters_of_themes(session: Session, theme_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Return the distinct people who hit each theme, first reporter first."""
+    found: dict[int, list[str]] = {theme_id: [] for theme_id in theme_ids}
+    if not theme_ids:
+        return found
+    first_at = func.min(PainReport.at)
+    rows = session.exec(
+        select(PainPoint.theme_id, PainReport.user_id, first_at)
+        .join(PainPoint, col(PainPoint.id) == col(PainReport.pain_id))
+        .where(col(PainPoint.theme_id).in_(list(set(theme_ids))))
+        .group_by(col(PainPoint.theme_id), col(PainReport.user_id))
+        .order_by(col(PainPoint.theme_id), first_at, col(PainReport.user_id))
+    )
+    for theme_id, user_id, _ in rows:
+        found[theme_id].append(user_id)
+    return found
+
+
 def has_report(session: Session, pain_id: int, user_id: str) -> bool:
     """Tell whether a person already hit a pain point."""
     return (

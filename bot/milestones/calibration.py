@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from bot.milestones.board import confidence_trail
 from storage import milestones as store
-from storage.milestones import ACHIEVED, DROPPED, MilestoneBoard
+from storage.milestones import MilestoneBoard
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,11 @@ class CalibrationReport:
     def count(self) -> int:
         """Return how many ended milestones are scored."""
         return len(self.first)
+
+    @property
+    def achieved(self) -> int:
+        """Return how many of the ended milestones were achieved (the others were dropped)."""
+        return sum(1 for forecast in self.first if forecast.achieved)
 
     @property
     def brier_first(self) -> float:
@@ -144,11 +148,8 @@ def calibration_table(forecasts: Sequence[Forecast]) -> tuple[Bucket, ...]:
 def calibration(session: Session, board: MilestoneBoard) -> CalibrationReport:
     """Score the board's ended milestones: first and last confidence against the outcome."""
     assert board.id is not None
-    first, last = [], []
-    for milestone in store.milestones_of(session, board.id, states=(ACHIEVED, DROPPED)):
-        assert milestone.id is not None
-        trail = confidence_trail(store.events_of(session, milestone.id))
-        achieved = milestone.state == ACHIEVED
-        first.append(Forecast(trail[0] if trail else milestone.confidence, achieved))
-        last.append(Forecast(milestone.confidence, achieved))
-    return CalibrationReport(tuple(first), tuple(last))
+    outcomes = store.ended_outcomes(session, board.id)
+    return CalibrationReport(
+        tuple(Forecast(first, achieved) for achieved, first, _ in outcomes),
+        tuple(Forecast(last, achieved) for achieved, _, last in outcomes),
+    )

@@ -4,7 +4,7 @@ from sqlmodel import Session
 
 from bot.common.digest import DigestLine, DigestSection, DigestWindow
 from bot.pain.commands import DEFAULT_TOP_WEEKS, STATUS_LABELS
-from bot.pain.themes import theme_title, top_themes
+from bot.pain.themes import titles_of_themes, top_themes
 from storage import pain as store
 
 
@@ -35,12 +35,12 @@ def top_themes_section(session: Session, window: DigestWindow) -> DigestSection 
 def crossed_section(session: Session, window: DigestWindow) -> DigestSection | None:
     """Return the themes that reached the demand threshold this week."""
     crossed = store.crossed_between(session, window.workspace, window.start, window.end)
+    titles = titles_of_themes(session, crossed)
+    people = store.reporters_of_themes(session, list(titles))
     lines = tuple(
-        DigestLine(
-            theme_title(session, theme), tuple(store.reporters_of_theme(session, theme.id or 0))
-        )
+        DigestLine(titles[theme.id], tuple(people[theme.id]))
         for theme in crossed
-        if store.theme_sizes(session, [theme.id or 0])
+        if theme.id in titles
     )
     return DigestSection("Themes that crossed the demand threshold", lines, order=40)
 
@@ -48,14 +48,15 @@ def crossed_section(session: Session, window: DigestWindow) -> DigestSection | N
 def status_section(session: Session, window: DigestWindow) -> DigestSection | None:
     """Return the status changes leads made this week."""
     changes = store.status_changes_between(session, window.workspace, window.start, window.end)
+    titles = titles_of_themes(session, [theme for _, theme in changes])
     lines = tuple(
         DigestLine(
-            f"{theme_title(session, theme)} → {STATUS_LABELS[change.status]}"
+            f"{titles[theme.id]} → {STATUS_LABELS[change.status]}"
             + (f": {change.note}" if change.note else ""),
             (change.actor_id,),
         )
         for change, theme in changes
-        if store.theme_sizes(session, [theme.id or 0])
+        if theme.id in titles
     )
     return DigestSection("Status changes", lines, order=50)
 

@@ -82,6 +82,16 @@ def theme_title(session: Session, theme: PainTheme) -> str:
     return first.text if first is not None else f"a theme merged into another (#{theme.id})"
 
 
+def titles_of_themes(session: Session, themes: Sequence[PainTheme]) -> dict[int, str]:
+    """Return the titles of the themes that still hold pain points (merged-away ones have none)."""
+    founders = store.first_points(session, [theme.id for theme in themes if theme.id is not None])
+    return {
+        theme.id: theme.name or founders[theme.id].text
+        for theme in themes
+        if theme.id is not None and theme.id in founders
+    }
+
+
 def settings_of(session: Session, workspace: Workspace) -> PainSettings:
     """Return the workspace's pain point settings (the defaults when it changed none)."""
     return store.settings_of(session, workspace) or PainSettings(

@@ -8,7 +8,7 @@ from bot import milestones
 from bot.common.outbox import payload_of
 from bot.runtime.services import Services
 from handlers.blocks import escape, fallback, header, section
-from handlers.milestones.views import CONFIDENCE_ACTION, milestone_line, reminder_blocks
+from handlers.milestones.views import CONFIDENCE_ACTION, milestone_lines, reminder_blocks
 from handlers.slack import int_value
 from storage import milestones as store
 from storage.base import Workspace
@@ -59,8 +59,11 @@ def deliver_checkin(
     if open_ones:
         today = milestones.local_today(board, now)
         blocks: list[Block] = [header("Milestone check-in: how likely now?")]
-        for milestone in open_ones[:20]:
-            blocks.append(section(milestone_line(session, milestone, today)))
+        asked = open_ones[:20]
+        for milestone, line in zip(
+            asked, milestone_lines(session, board, asked, today), strict=True
+        ):
+            blocks.append(section(line))
             blocks.append(
                 ActionsBlock(
                     elements=[

@@ -31,8 +31,6 @@ from handlers.slack import Reply, note
 from storage import milestones as store
 from storage.base import Workspace
 from storage.milestones import (
-    ACHIEVED,
-    DROPPED,
     OPEN,
     Milestone,
     MilestoneApproach,
@@ -69,14 +67,12 @@ def board_blocks(session: Session, board: MilestoneBoard | None, now: datetime) 
         blocks.append(section(f":telescope: *Vision:* {escape(board.vision)}"))
     today = milestones.local_today(board, now)
     open_ones = store.milestones_of(session, board.id, states=(OPEN,))
+    report = milestones.calibration(session, board)
     if not open_ones:
         blocks.append(section(f"_No open milestones._ Add one with {ADD_EXAMPLE}."))
-    report = milestones.calibration(session, board) if open_ones else None
-    for milestone in open_ones:
-        blocks.append(section(milestone_line(session, milestone, today, report)))
-    ended = store.milestones_of(session, board.id, states=(ACHIEVED, DROPPED))
-    achieved = sum(1 for m in ended if m.state == ACHIEVED)
-    tail = f" · {achieved} achieved, {len(ended) - achieved} dropped" if ended else ""
+    blocks += [section(line) for line in milestone_lines(session, board, open_ones, today, report)]
+    ended, achieved = report.count, report.achieved
+    tail = f" · {achieved} achieved, {ended - achieved} dropped" if ended else ""
     blocks.append(
         context(
             f"Revisited every {board.cadence_weeks} weeks and on the target date{tail} · "
@@ -86,22 +82,46 @@ def board_blocks(session: Session, board: MilestoneBoard | None, now: datetime) 
     return blocks
 
 
-def milestone_line(
+def milestone_lines(
     session: Session,
-    milestone: Milestone,
+    board: MilestoneBoard,
+    open_ones: Sequence[Milestone],
     today: date,
     report: milestones.CalibrationReport | None = None,
+) -> list[str]:
+    """Describe each open milestone in a line, in a constant number of queries."""
+    if not open_ones:
+        return []
+    assert board.id is not None
+    trails = store.confidence_trails(session, board.id, states=(OPEN,))
+    since = datetime.combine(today - timedelta(weeks=TRIED_WEEKS), time(), UTC)
+    tried = store.tried_counts_since(session, board.id, since)
+    return [
+        milestone_line(
+            milestone,
+            today,
+            trails.get(milestone.id or 0, []),
+            tried.get(milestone.id or 0, 0),
+            report,
+        )
+        for milestone in open_ones
+    ]
+
+
+def milestone_line(
+    milestone: Milestone,
+    today: date,
+    trail: Sequence[int],
+    tried: int,
+    report: milestones.CalibrationReport | None = None,
 ) -> str:
-    assert milestone.id is not None
-    trail = milestones.confidence_trail(store.events_of(session, milestone.id))
+    """Describe an open milestone: target, confidence (with its trail), what was tried lately."""
     spark = f" `{milestones.sparkline(trail)}`" if len(trail) > 1 else ""
     status = milestones.target_status(milestone, today)
     awaiting = milestone.awaiting_since is not None and milestone.target > today
     flag = ":hourglass_flowing_sand: awaiting a revisit · " if awaiting else ""
     meaning = milestones.meaning(report, milestone.confidence) if report else None
     history = f" (history says ~{meaning.adjusted}%)" if meaning else ""
-    since = datetime.combine(today - timedelta(weeks=TRIED_WEEKS), time(), UTC)
-    tried = store.tried_count_since(session, milestone.id, since)
     tried_note = f" · {tried} tried in {TRIED_WEEKS} weeks" if tried else ""
     required = " · required" if milestone.required else ""
     return (

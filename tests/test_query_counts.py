@@ -1,0 +1,160 @@
+"""Commands and digest sections run as many SQL statements for a big team as for a small one."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from slack_bolt.request import BoltRequest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from bot import milestones
+from bot.app.factory import Focusbot, create_focusbot
+from bot.common.caller import Caller
+from bot.common.digest import window_ending
+from bot.console.fakeslack import FakeSlack, SlackRequests
+from bot.pain.digest import crossed_section, status_section
+from storage.base import Workspace
+from storage.milestones import MilestoneTried
+from storage.pain import PainPoint, PainReport, PainStatusChange, PainTheme
+from tests.conftest import ALICE, BOB, CAROL, CHANNEL, SIGNING_SECRET, TEAM, settings_for
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+WORKSPACE = Workspace(TEAM)
+PEOPLE = (ALICE, BOB, CAROL)
+
+
+@pytest.fixture
+def focusbot(fake_slack: FakeSlack, engine: Engine, database_url: str) -> Focusbot:
+    """Return a focusbot that answers once its listeners are done, at a fixed moment."""
+    return create_focusbot(
+        settings_for(fake_slack, database_url),
+        engine=engine,
+        clock=lambda: NOW,
+        process_before_response=True,
+    )
+
+
+@contextmanager
+def counted(engine: Engine) -> Iterator[list[str]]:
+    """Collect the SQL statements the engine runs while inside."""
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def statements_of_command(focusbot: Focusbot, command: str, text: str) -> int:
+    """Type a slash command; return how many SQL statements answering it took."""
+    request = SlackRequests(SIGNING_SECRET, team_id=TEAM).command(
+        command, text, user_id=ALICE, channel_id=CHANNEL, response_url="http://127.0.0.1:9/r"
+    )
+    with counted(focusbot.services.engine) as seen:
+        response = focusbot.app.dispatch(BoltRequest(body=request.body, headers=request.headers))
+    assert response.status == 200, response.body
+    return len(seen)
+
+
+def same_count_small_and_big(
+    focusbot: Focusbot, grow: Callable[[Session, int], None], measure: Callable[[], int]
+) -> tuple[int, int]:
+    """Measure with 3 of something, then with 30; return both statement counts.
+
+    A first measure beforehand lets focusbot learn what it keeps (the caller's timezone, say).
+    """
+    measure()
+    with focusbot.services.session() as session:
+        grow(session, 3)
+    small = measure()
+    with focusbot.services.session() as session:
+        grow(session, 27)
+    return small, measure()
+
+
+def add_milestones(session: Session, count: int) -> None:
+    """Add milestones, some achieved or dropped, with changed confidences and things tried."""
+    caller = Caller(WORKSPACE, ALICE, CHANNEL)
+    board = milestones.ensure_board(session, caller, "Europe/Berlin", NOW)
+    for index in range(count):
+        target = (NOW + timedelta(days=30 + index)).date()
+        added = milestones.add(session, board, ALICE, f"Step {index}", target, 50, NOW)
+        milestones.set_confidence(session, added, BOB, 60 + index % 30, NOW)
+        assert added.id is not None
+        session.add(MilestoneTried(milestone_id=added.id, what="a spike", actor_id=BOB, at=NOW))
+        if index % 3 == 1:
+            milestones.achieve(session, added, ALICE, NOW)
+        elif index % 3 == 2:
+            milestones.drop(session, added, ALICE, NOW, "changed course")
+
+
+def add_crossed_themes(session: Session, count: int) -> None:
+    """Add themes that crossed the threshold this week, each with a status change."""
+    last = session.exec(select(func.count()).select_from(PainPoint)).one()
+    for index in range(count):
+        theme = PainTheme(team_id=TEAM, created_at=NOW, crossed_at=NOW - timedelta(hours=1))
+        session.add(theme)
+        session.flush()
+        assert theme.id is not None
+        point = PainPoint(
+            team_id=TEAM,
+            number=last + index + 1,
+            text=f"the build breaks {index}",
+            reporter_id=ALICE,
+            logged_by=ALICE,
+            channel_id=CHANNEL,
+            created_at=NOW - timedelta(days=1),
+            theme_id=theme.id,
+        )
+        session.add(point)
+        session.flush()
+        assert point.id is not None
+        for person in PEOPLE:
+            session.add(
+                PainReport(team_id=TEAM, pain_id=point.id, user_id=person, at=point.created_at)
+            )
+        session.add(
+            PainStatusChange(
+                theme_id=theme.id, status="planned", actor_id=BOB, at=NOW - timedelta(hours=2)
+            )
+        )
+
+
+def test_the_milestone_board_takes_as_many_statements_for_30_milestones_as_for_3(
+    focusbot: Focusbot,
+) -> None:
+    small, big = same_count_small_and_big(
+        focusbot, add_milestones, lambda: statements_of_command(focusbot, "/milestone", "list")
+    )
+    assert big == small
+
+
+def test_the_digest_names_30_crossed_themes_in_as_many_statements_as_3(
+    focusbot: Focusbot,
+) -> None:
+    window = window_ending(WORKSPACE, CHANNEL, NOW, "Europe/Berlin")
+
+    def measure() -> int:
+        with focusbot.services.session() as session, counted(focusbot.services.engine) as seen:
+            crossed = crossed_section(session, window)
+            changes = status_section(session, window)
+        assert crossed is not None and changes is not None
+        assert all(line.people == PEOPLE for line in crossed.lines)
+        return len(seen)
+
+    small, big = same_count_small_and_big(focusbot, add_crossed_themes, measure)
+    assert big == small
+
+
+def test_pain_top_takes_as_many_statements_for_30_themes_as_for_3(focusbot: Focusbot) -> None:
+    small, big = same_count_small_and_big(
+        focusbot, add_crossed_themes, lambda: statements_of_command(focusbot, "/pain", "top")
+    )
+    assert big == small
