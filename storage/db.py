@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
@@ -65,6 +65,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def connection_scope(engine: Engine) -> Iterator[Connection]:
+    """Open a connection in a transaction (no ORM session): commits on success, else rolls back."""
+    with _turn(engine), engine.begin() as connection:
+        yield connection
 
 
 def _turn(engine: Engine) -> AbstractContextManager[Any]:

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import Connection, delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col
@@ -27,17 +27,21 @@ def forget_before(session: Session, cutoff: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def record_once(session: Session, key: str, now: datetime) -> bool:
+_RECEIVED = SQLModel.metadata.tables[ReceivedRequest.__tablename__]
+# Built once: each request runs the same statement, compiled once per dialect and cached.
+_RECORD_ONCE = {
+    dialect: insert(_RECEIVED)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(_RECEIVED.c.key)
+    for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+
+
+def record_once(connection: Connection, key: str, now: datetime) -> bool:
     """Record a request's key in one statement; False when it was recorded before."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(ReceivedRequest)
-        .values(key=key, received_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(col(ReceivedRequest.key))
-    )
-    return session.execute(statement).first() is not None
+    dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
+    rows = connection.execute(_RECORD_ONCE[dialect], {"key": key, "received_at": now})
+    return rows.first() is not None
 
 
 HEALTH_PROBE_KEY = "health:probe"

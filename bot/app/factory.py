@@ -187,8 +187,8 @@ def _drop_repeats(services: Services) -> Callable[..., Any]:
     def drop_repeated_requests(body: dict[str, Any], next: Callable[[], Any]) -> Any:
         key = inbox.request_key(body)
         if key is not None:
-            with services.session() as session:
-                if not inbox.first_sighting(session, key, services.now()):
+            with services.connection() as connection:
+                if not inbox.first_sighting(connection, key, services.now()):
                     return BoltResponse(status=200, body="")
         return next()
 

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlmodel import Session
 
 from storage.inbox import forget, forget_before, record_once
@@ -19,9 +20,9 @@ def request_key(body: dict[str, Any]) -> str | None:
     return None
 
 
-def first_sighting(session: Session, key: str, now: datetime) -> bool:
+def first_sighting(connection: Connection, key: str, now: datetime) -> bool:
     """Record the request; False when it was taken before."""
-    return record_once(session, key, now)
+    return record_once(connection, key, now)
 
 
 def forget_request(session: Session, key: str) -> None:

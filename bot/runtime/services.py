@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from bot.common.digest import DigestSectionBuilder
@@ -16,7 +16,7 @@ from bot.runtime.background import Background
 from bot.runtime.cache import ExpiringCache
 from bot.runtime.settings import Settings
 from storage.base import Workspace
-from storage.db import session_scope
+from storage.db import connection_scope, session_scope
 
 HomeSection = Callable[["Services", Workspace, str], Sequence[Any]]
 
@@ -41,6 +41,12 @@ class Services:
         """Open a session that commits on success and rolls back on failure."""
         with session_scope(self.engine) as session:
             yield session
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """Open a bare connection in a transaction, for a statement or two without the ORM."""
+        with connection_scope(self.engine) as connection:
+            yield connection
 
     def now(self) -> datetime:
         """Return the current time, aware, in UTC."""
