@@ -2,9 +2,12 @@
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
+from slack_sdk.models.basic_objects import EMPTY_ALLOWED_TYPE_AND_PROPERTY_LIST, JsonObject
 from slack_sdk.models.blocks import (
     Block,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -94,5 +97,62 @@ def fallback(text: str) -> str:
 
 
 def as_dicts(blocks: Sequence[Block]) -> list[dict]:
-    """Return blocks as the JSON Slack expects."""
-    return [block.to_dict() for block in blocks]
+    """Return blocks as the JSON Slack expects, exactly as `to_dict()` would, without validating.
+
+    slack_sdk's `to_dict()` validates every object on every call; the blocks focusbot renders are
+    validated in the tests instead (tests/test_block_kit.py), so a request does not pay for it.
+    """
+    return [_as_json(block) for block in blocks]
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_as_json(item) for item in value]
+    if not isinstance(value, JsonObject):
+        return value
+    if isinstance(value, ConfirmObject):
+        return _confirm_as_json(value)
+    kind = type(value)
+    if (kind.to_dict, kind.get_object_attribute) != _PLAIN:  # a shape of its own (options…)
+        return {key: _as_json(item) for key, item in value.to_dict().items()}
+    return {
+        key: _as_json(item)
+        for key in _sorted_attributes(value)
+        if _is_shown(value, key, item := getattr(value, key, None))
+    }
+
+
+def _confirm_as_json(confirm: ConfirmObject) -> dict[str, Any]:
+    # What ConfirmObject.to_dict() returns inside blocks.
+    parts = {
+        "title": confirm._title,
+        "text": confirm._text,
+        "confirm": confirm._confirm,
+        "deny": confirm._deny,
+        "style": confirm._style,
+    }
+    return {key: _as_json(part) for key, part in parts.items() if part}
+
+
+def _sorted_attributes(value: JsonObject) -> list[str]:
+    kind = type(value)
+    names = _ATTRIBUTES.get(kind)
+    if names is None:  # a class's attributes never depend on the instance
+        names = _ATTRIBUTES[kind] = sorted(value.attributes)
+    return names
+
+
+def _is_shown(value: JsonObject, key: str, item: Any) -> bool:
+    # JsonObject.get_non_null_attributes leaves out None and empty values, but for a few kinds.
+    if item is None:
+        return False
+    if (getattr(value, "type", None), key) in _EMPTY_ALLOWED:
+        return True
+    return len(item) > 0 if hasattr(item, "__len__") else True
+
+
+_PLAIN = (JsonObject.to_dict, JsonObject.get_object_attribute)
+_ATTRIBUTES: dict[type, list[str]] = {}
+_EMPTY_ALLOWED = frozenset(
+    (allowed["type"], allowed["property"]) for allowed in EMPTY_ALLOWED_TYPE_AND_PROPERTY_LIST
+)
