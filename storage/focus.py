@@ -1,9 +1,9 @@
 """Tables and queries of the team focus list."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, bindparam
 from sqlmodel import Field, Session, SQLModel, col, func, or_, select
 
 from storage.base import UTCDateTime, Workspace
@@ -113,14 +113,34 @@ class FocusAcrossPost(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+# The queries every `/focus` runs, built once: a request only binds its values.
+_FIND_LIST = select(FocusList).where(
+    FocusList.enterprise_id == bindparam("enterprise_id"),
+    FocusList.team_id == bindparam("team_id"),
+    FocusList.channel_id == bindparam("channel_id"),
+)
+_OPEN_ITEMS = (
+    select(FocusItem)
+    .where(FocusItem.list_id == bindparam("list_id"), FocusItem.state == OPEN)
+    .order_by(col(FocusItem.position), col(FocusItem.id))
+)
+_OPEN_ITEMS_WITH_OWNERS = (
+    select(FocusItem, FocusItemOwner.user_id)
+    .outerjoin(FocusItemOwner, col(FocusItemOwner.item_id) == col(FocusItem.id))
+    .where(FocusItem.list_id == bindparam("list_id"), FocusItem.state == OPEN)
+    .order_by(col(FocusItem.position), col(FocusItem.id), col(FocusItemOwner.user_id))
+)
+
+
 def find_list(session: Session, workspace: Workspace, channel_id: str) -> FocusList | None:
     """Return the conversation's list, if it has one."""
     return session.exec(
-        select(FocusList).where(
-            FocusList.enterprise_id == workspace.enterprise_id,
-            FocusList.team_id == workspace.team_id,
-            FocusList.channel_id == channel_id,
-        )
+        _FIND_LIST,
+        params={
+            "enterprise_id": workspace.enterprise_id,
+            "team_id": workspace.team_id,
+            "channel_id": channel_id,
+        },
     ).first()
 
 
@@ -148,29 +168,19 @@ def has_added_to(session: Session, list_id: int, user_id: str) -> bool:
 
 def open_items(session: Session, list_id: int) -> list[FocusItem]:
     """Return the open items of a list in their order."""
-    return list(
-        session.exec(
-            select(FocusItem)
-            .where(FocusItem.list_id == list_id, FocusItem.state == OPEN)
-            .order_by(col(FocusItem.position), col(FocusItem.id))
-        )
-    )
+    return list(session.exec(_OPEN_ITEMS, params={"list_id": list_id}))
 
 
-def owners_by_item(session: Session, item_ids: Iterable[int]) -> dict[int, list[str]]:
-    """Return each item's owners, in a stable order."""
-    ids = list(item_ids)
-    owners: dict[int, list[str]] = {item_id: [] for item_id in ids}
-    if not ids:
-        return owners
-    rows = session.exec(
-        select(FocusItemOwner)
-        .where(col(FocusItemOwner.item_id).in_(ids))
-        .order_by(col(FocusItemOwner.item_id), col(FocusItemOwner.user_id))
-    )
-    for row in rows:
-        owners[row.item_id].append(row.user_id)
-    return owners
+def open_items_with_owners(
+    session: Session, list_id: int
+) -> list[tuple[FocusItem, tuple[str, ...]]]:
+    """Return the open items of a list in their order, each with its owners, in one query."""
+    items: dict[int | None, tuple[FocusItem, list[str]]] = {}
+    for item, owner in session.execute(_OPEN_ITEMS_WITH_OWNERS, {"list_id": list_id}):
+        _, owners = items.setdefault(item.id, (item, []))
+        if owner is not None:
+            owners.append(owner)
+    return [(item, tuple(owners)) for item, owners in items.values()]
 
 
 def replace_owners(session: Session, item_id: int, user_ids: Sequence[str]) -> None:

@@ -49,8 +49,6 @@ class ListView:
 def view_of(session: Session, focus_list: FocusList, now: datetime) -> ListView:
     """Return the list as people see it at `now`."""
     assert focus_list.id is not None
-    items = store.open_items(session, focus_list.id)
-    owners = store.owners_by_item(session, [item.id for item in items if item.id is not None])
     stall_after = timedelta(weeks=focus_list.stall_weeks)
     return ListView(
         focus_list,
@@ -59,12 +57,14 @@ def view_of(session: Session, focus_list: FocusList, now: datetime) -> ListView:
                 number=number,
                 item_id=item.id or 0,
                 text=item.text,
-                owners=tuple(owners.get(item.id or 0, ())),
+                owners=owners,
                 added_at=item.added_at,
                 in_focus=now - item.added_at,
                 stalled=now - item.added_at > stall_after,
             )
-            for number, item in enumerate(items, start=1)
+            for number, (item, owners) in enumerate(
+                store.open_items_with_owners(session, focus_list.id), start=1
+            )
         ),
     )
 
