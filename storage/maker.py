@@ -3,7 +3,9 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint, delete
+from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint, and_, bindparam, delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.base import UTCDateTime, Workspace
@@ -87,15 +89,83 @@ class MakerMeeting(SQLModel, table=True):
     summary: str = Field(default="", max_length=200)
 
 
+# The queries every `/maker` in a team channel runs, built once: a request only binds its values.
+_FIND_SCHEDULE = select(MakerSchedule).where(
+    MakerSchedule.enterprise_id == bindparam("enterprise_id"),
+    MakerSchedule.team_id == bindparam("team_id"),
+    MakerSchedule.channel_id == bindparam("channel_id"),
+)
+_MEMBERS = SQLModel.metadata.tables["maker_member"]
+_NOTE_MEMBER = {
+    dialect: (statement := insert(_MEMBERS)).on_conflict_do_update(
+        index_elements=["enterprise_id", "team_id", "channel_id", "user_id"],
+        set_={"seen_at": statement.excluded.seen_at},
+    )
+    for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+_CHANNEL_MEMBERS = select(MakerMember.user_id).where(
+    MakerMember.enterprise_id == bindparam("enterprise_id"),
+    MakerMember.team_id == bindparam("team_id"),
+    MakerMember.channel_id == bindparam("channel_id"),
+)
+_CHANNEL_MEETINGS = (
+    select(MakerCalendar.id, MakerMeeting.start, MakerMeeting.end)
+    .outerjoin(
+        MakerMeeting,
+        and_(
+            col(MakerMeeting.calendar_id) == col(MakerCalendar.id),
+            col(MakerMeeting.start) < bindparam("end"),
+            col(MakerMeeting.end) > bindparam("start"),
+        ),
+    )
+    .where(
+        MakerCalendar.enterprise_id == bindparam("enterprise_id"),
+        MakerCalendar.team_id == bindparam("team_id"),
+        col(MakerCalendar.user_id).in_(_CHANNEL_MEMBERS),
+    )
+    .order_by(col(MakerMeeting.start), col(MakerMeeting.id))
+)
+
+
 def find_schedule(session: Session, workspace: Workspace, channel_id: str) -> MakerSchedule | None:
     """Return the channel's schedule, if it has one."""
-    return session.exec(
-        select(MakerSchedule).where(
-            MakerSchedule.enterprise_id == workspace.enterprise_id,
-            MakerSchedule.team_id == workspace.team_id,
-            MakerSchedule.channel_id == channel_id,
-        )
-    ).first()
+    return session.exec(_FIND_SCHEDULE, params=_in_channel(workspace, channel_id)).first()
+
+
+def note_member(
+    session: Session, workspace: Workspace, channel_id: str, user_id: str, now: datetime
+) -> None:
+    """Record in one statement that someone belongs to a team channel, seen now."""
+    dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+    session.execute(
+        _NOTE_MEMBER[dialect],
+        {**_in_channel(workspace, channel_id), "user_id": user_id, "seen_at": now},
+    )
+
+
+def meetings_of_channel(
+    session: Session, workspace: Workspace, channel_id: str, start: datetime, end: datetime
+) -> tuple[list[tuple[datetime, datetime]], int]:
+    """Return when the channel's members' calendars have meetings overlapping [start, end),
+    earliest first, and how many calendars they have linked, in one query."""
+    rows = session.execute(
+        _CHANNEL_MEETINGS, {**_in_channel(workspace, channel_id), "start": start, "end": end}
+    )
+    calendars: set[int | None] = set()
+    meetings = []
+    for calendar_id, meeting_start, meeting_end in rows:
+        calendars.add(calendar_id)
+        if meeting_start is not None and meeting_end is not None:
+            meetings.append((meeting_start, meeting_end))
+    return meetings, len(calendars)
+
+
+def _in_channel(workspace: Workspace, channel_id: str) -> dict[str, str]:
+    return {
+        "enterprise_id": workspace.enterprise_id,
+        "team_id": workspace.team_id,
+        "channel_id": channel_id,
+    }
 
 
 def schedules_of_member(
@@ -118,20 +188,6 @@ def schedules_of_member(
             .order_by(col(MakerSchedule.id))
         )
     )
-
-
-def find_member(
-    session: Session, workspace: Workspace, channel_id: str, user_id: str
-) -> MakerMember | None:
-    """Return the person's membership of a team channel, if any."""
-    return session.exec(
-        select(MakerMember).where(
-            MakerMember.enterprise_id == workspace.enterprise_id,
-            MakerMember.team_id == workspace.team_id,
-            MakerMember.channel_id == channel_id,
-            MakerMember.user_id == user_id,
-        )
-    ).first()
 
 
 def calendars_of_channel(

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, bindparam
 from sqlmodel import Field, Session, SQLModel, select
 
 from storage.base import UTCDateTime, Workspace
@@ -22,12 +22,18 @@ class Person(SQLModel, table=True):
     fetched_at: datetime = Field(sa_type=UTCDateTime)
 
 
+_FIND_PERSON = select(Person).where(
+    Person.enterprise_id == bindparam("enterprise_id"),
+    Person.team_id == bindparam("team_id"),
+    Person.user_id == bindparam("user_id"),
+)  # built once: most commands run it
+
+
 def find_person(session: Session, workspace: Workspace, user_id: str) -> Person | None:
     """Return the cached person, if any."""
-    return session.exec(
-        select(Person).where(
-            Person.enterprise_id == workspace.enterprise_id,
-            Person.team_id == workspace.team_id,
-            Person.user_id == user_id,
-        )
-    ).first()
+    params = {
+        "enterprise_id": workspace.enterprise_id,
+        "team_id": workspace.team_id,
+        "user_id": user_id,
+    }
+    return session.exec(_FIND_PERSON, params=params).first()

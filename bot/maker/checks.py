@@ -125,11 +125,11 @@ def busy_of_team(
 
     A team channel counts its members' calendars; anywhere else only the person's own.
     """
-    if channel_id is None:
-        own = store.find_calendar(session, workspace, user_id)
-        calendars = [own] if own is not None else []
-    else:
-        calendars = store.calendars_of_channel(session, workspace, channel_id)
-    ids = [calendar.id for calendar in calendars if calendar.id is not None]
-    meetings = store.meetings_between(session, ids, start, end)
-    return [Span(meeting.start, meeting.end) for meeting in meetings], len(ids)
+    if channel_id is not None:
+        meetings, calendars = store.meetings_of_channel(session, workspace, channel_id, start, end)
+        return [Span(begin, until) for begin, until in meetings], calendars
+    own = store.find_calendar(session, workspace, user_id)
+    ids = [own.id] if own is not None and own.id is not None else []
+    return [Span(m.start, m.end) for m in store.meetings_between(session, ids, start, end)], len(
+        ids
+    )

@@ -4,7 +4,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.common.recurrence import zone
@@ -121,26 +120,8 @@ def note_member(
     session: Session, workspace: Workspace, channel_id: str, user_id: str, now: datetime
 ) -> None:
     """Remember that someone belongs to a team channel (they used `/maker` there)."""
-    if is_direct(channel_id):
-        return
-    member = store.find_member(session, workspace, channel_id, user_id)
-    if member is not None:
-        member.seen_at = now
-        session.add(member)
-        return
-    try:
-        with session.begin_nested():
-            session.add(
-                store.MakerMember(
-                    enterprise_id=workspace.enterprise_id,
-                    team_id=workspace.team_id,
-                    channel_id=channel_id,
-                    user_id=user_id,
-                    seen_at=now,
-                )
-            )
-    except IntegrityError:
-        pass  # the same person's concurrent command recorded it a moment ago
+    if not is_direct(channel_id):
+        store.note_member(session, workspace, channel_id, user_id, now)
 
 
 def day_spans(schedule: TeamSchedule, day: date) -> tuple[list[Span], list[Span]]:
