@@ -116,6 +116,9 @@ class PainSettings(SQLModel, table=True):
     threshold_people: int = 3
     threshold_weeks: int = 4
     reaction: str | None = Field(default=None, max_length=100)
+    # Counts regroupings (pain points moved between themes), so every process's in-memory
+    # demand ledger knows to reload.
+    regrouped: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 def in_workspace(workspace: Workspace) -> tuple:
@@ -283,24 +286,6 @@ def has_report(session: Session, pain_id: int, user_id: str) -> bool:
         ).first()
         is not None
     )
-
-
-def demand_between(
-    session: Session, workspace: Workspace, start: datetime, end: datetime
-) -> dict[int, int]:
-    """Return each theme's distinct people who hit it in [start, end)."""
-    rows = session.exec(
-        select(PainPoint.theme_id, func.count(func.distinct(PainReport.user_id)))
-        .join(PainPoint, col(PainPoint.id) == col(PainReport.pain_id))
-        .where(
-            PainReport.enterprise_id == workspace.enterprise_id,
-            PainReport.team_id == workspace.team_id,
-            col(PainReport.at) >= start,
-            col(PainReport.at) < end,
-        )
-        .group_by(col(PainPoint.theme_id))
-    )
-    return {theme_id: int(count) for theme_id, count in rows}
 
 
 def theme_spans(session: Session, theme_ids: Sequence[int]) -> dict[int, tuple[datetime, datetime]]:
@@ -480,6 +465,74 @@ def lock_workspace(session: Session, workspace: Workspace) -> None:
             )
     except IntegrityError:
         session.connection().execute(touch)  # another request made the row a moment ago
+
+
+def note_regrouped(session: Session, workspace: Workspace) -> None:
+    """Count a regrouping of the workspace's pain points (one moved to another theme)."""
+    lock_workspace(session, workspace)
+    session.connection().execute(
+        update(PainSettings)
+        .where(
+            col(PainSettings.enterprise_id) == workspace.enterprise_id,
+            col(PainSettings.team_id) == workspace.team_id,
+        )
+        .values(regrouped=PainSettings.regrouped + 1)
+    )
+
+
+def regroupings(session: Session, workspace: Workspace) -> int:
+    """Return how many times the workspace's pain points were regrouped."""
+    found = session.exec(
+        select(PainSettings.regrouped).where(
+            PainSettings.enterprise_id == workspace.enterprise_id,
+            PainSettings.team_id == workspace.team_id,
+        )
+    ).first()
+    return int(found or 0)
+
+
+def reports_of(session: Session, workspace: Workspace) -> Iterator[tuple[int, int, str, datetime]]:
+    """Yield (id, theme id, person, moment) of every report of the workspace."""
+    rows = session.exec(
+        select(PainReport.id, PainPoint.theme_id, PainReport.user_id, PainReport.at)
+        .join(PainPoint, col(PainPoint.id) == col(PainReport.pain_id))
+        .where(
+            PainReport.enterprise_id == workspace.enterprise_id,
+            PainReport.team_id == workspace.team_id,
+        )
+        .execution_options(yield_per=5000)
+    )
+    for report_id, theme_id, user_id, at in rows:
+        yield int(report_id or 0), int(theme_id), user_id, at
+
+
+def report_ids_after(session: Session, after_id: int) -> list[int]:
+    """Return the ids of reports (of every workspace) above an id."""
+    # By id alone, so both databases walk the primary key from the id: a few recent rows.
+    rows = session.exec(select(PainReport.id).where(col(PainReport.id) > after_id))
+    return [int(report_id or 0) for report_id in rows]
+
+
+def reports_by_id(
+    session: Session, workspace: Workspace, ids: Sequence[int]
+) -> list[tuple[int, int, str, datetime]]:
+    """Return (id, theme id, person, moment) of these reports that belong to the workspace."""
+    if not ids:
+        return []
+    rows = session.exec(
+        select(PainReport.id, PainPoint.theme_id, PainReport.user_id, PainReport.at)
+        .join(PainPoint, col(PainPoint.id) == col(PainReport.pain_id))
+        .where(
+            PainReport.enterprise_id == workspace.enterprise_id,
+            PainReport.team_id == workspace.team_id,
+            col(PainReport.id).in_(list(ids)),
+        )
+        .order_by(col(PainReport.id))
+    )
+    return [
+        (int(report_id or 0), int(theme_id), user_id, at)
+        for report_id, theme_id, user_id, at in rows
+    ]
 
 
 def settings_of(session: Session, workspace: Workspace) -> PainSettings | None:

@@ -11,7 +11,7 @@ from bot import pain
 from bot.pain import Log, Matcher, Merge, MeToo, NameTheme, PainError, Threshold, UsageError
 from bot.pain.similar import similar_points, synced_index
 from storage.base import Workspace
-from storage.db import session_scope
+from storage.db import make_engine, session_scope
 from storage.pain import IN_PROGRESS, WONT_FIX, PainPoint, PainTheme
 
 TEAM = Workspace("T0RULES")
@@ -69,6 +69,33 @@ def test_demand_counts_people_once_even_across_merged_pain_points(engine: Engine
         themes, total = pain.top_themes(session, TEAM, 8, NOW + timedelta(days=1))
     assert total == 2
     assert sorted(demand.people for demand in themes) == [2, 2]
+
+
+def test_demand_follows_what_another_process_logged_and_merged(
+    engine: Engine, database_url: str
+) -> None:
+    other_process = make_engine(database_url)  # its own engine, so its own demand in memory
+    later = NOW + timedelta(days=1)
+
+    def top(on: Engine) -> list[tuple[str, int]]:
+        with session_scope(on) as session:
+            themes, _ = pain.top_themes(session, TEAM, 8, later)
+        return [(demand.title, demand.people) for demand in themes]
+
+    try:
+        with session_scope(engine) as session:
+            pain.log_pain(session, TEAM, "U1", "C1", "No access to the events table", NOW)
+            pain.log_pain(session, TEAM, "U2", "C1", "Our cloud bill doubled", NOW)
+        assert top(engine) == [("Our cloud bill doubled", 1), ("No access to the events table", 1)]
+        assert top(other_process) == top(engine)
+        with session_scope(other_process) as session:
+            pain.me_too(session, TEAM, "U3", 1, NOW)
+        assert top(engine) == [("No access to the events table", 2), ("Our cloud bill doubled", 1)]
+        with session_scope(other_process) as session:
+            pain.merge(session, TEAM, "U9", 2, 1, NOW)
+        assert top(engine) == [("No access to the events table", 3)]
+    finally:
+        other_process.dispose()
 
 
 def test_a_theme_emptied_by_a_merge_still_has_a_title(engine: Engine) -> None:

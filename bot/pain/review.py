@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from bot.common.leads import require_lead
 from bot.pain.commands import DEFAULT_TOP_WEEKS, STATUS_LABELS, PainError
+from bot.pain.demand import demand_in
 from bot.pain.points import add_report, new_theme, point_by_id, point_numbered, theme_of
 from bot.pain.themes import ThemeDemand, check_threshold, describe_themes, schedule_dm
 from storage import pain as store
@@ -27,6 +28,7 @@ def same_problem(
     _require_reporter_or_lead(session, workspace, actor, new)
     new.theme_id = match.theme_id
     session.add(new)
+    store.note_regrouped(session, workspace)
     labels.add_labels(session, workspace, [(new.id or 0, match.id or 0)], True, actor, now)
     add_report(session, workspace, match, actor, now)
     check_threshold(session, workspace, theme_of(session, match), now)
@@ -79,6 +81,7 @@ def _move_to_own_theme(
         return False
     point.theme_id = new_theme(session, workspace, now).id or 0
     session.add(point)
+    store.note_regrouped(session, workspace)
     return True
 
 
@@ -98,6 +101,7 @@ def merge(
     for point in moved:
         point.theme_id = target.theme_id
         session.add(point)
+    store.note_regrouped(session, workspace)
     theme = theme_of(session, target)
     check_threshold(session, workspace, theme, now)
     return theme, len(moved)
@@ -170,8 +174,12 @@ def themes_for_review(
 ) -> list[ThemeDemand]:
     """Return the themes a lead reviews: the most demanded lately first, then the rest."""
     window = timedelta(weeks=DEFAULT_TOP_WEEKS)
-    current = store.demand_between(session, workspace, now - window, now + timedelta(seconds=1))
-    previous = store.demand_between(session, workspace, now - 2 * window, now - window)
+    demand = demand_in(
+        session,
+        workspace,
+        [(now - window, now + timedelta(seconds=1)), (now - 2 * window, now - window)],
+    )
     everything = store.theme_ids_of(session, workspace)
-    ranked = sorted(everything, key=lambda theme_id: (-current.get(theme_id, 0), -theme_id))
+    current, previous = (window_demand.of(everything) for window_demand in demand)
+    ranked = sorted(everything, key=lambda theme_id: (-current[theme_id], -theme_id))
     return describe_themes(session, ranked[:limit], current, previous)

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot.common import outbox
 from bot.common.leads import lead_ids, require_lead
+from bot.pain.demand import demand_in
 from storage import pain as store
 from storage.base import Workspace
 from storage.pain import PainPoint, PainSettings, PainTheme
@@ -43,10 +44,13 @@ def top_themes(
 ) -> tuple[list[ThemeDemand], int]:
     """Return the themes most people hit lately (with trend), and how many themes had any."""
     window = timedelta(weeks=weeks)
-    current = store.demand_between(session, workspace, now - window, now + timedelta(seconds=1))
-    previous = store.demand_between(session, workspace, now - 2 * window, now - window)
-    ranked = sorted(current, key=lambda theme_id: (-current[theme_id], -theme_id))[:limit]
-    return describe_themes(session, ranked, current, previous), len(current)
+    current, previous = demand_in(
+        session,
+        workspace,
+        [(now - window, now + timedelta(seconds=1)), (now - 2 * window, now - window)],
+    )
+    ranked = current.top(limit)
+    return describe_themes(session, ranked, current.of(ranked), previous.of(ranked)), len(current)
 
 
 def describe_themes(

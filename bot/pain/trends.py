@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.pain.demand import demand_in
 from bot.pain.themes import top_themes
-from storage import pain as store
 from storage.base import Workspace
 
 CHART_THEMES = 5
@@ -29,17 +29,13 @@ def weekly_demand(
     themes, _ = top_themes(session, workspace, weeks, now, limit=CHART_THEMES)
     starts = tuple(now - (weeks - index) * WEEK for index in range(weeks))
     # The last week ends a second after now, as `/pain top` counts it.
-    per_week = [
-        store.demand_between(session, workspace, start, start + WEEK + timedelta(seconds=1))
-        if start + WEEK >= now
-        else store.demand_between(session, workspace, start, start + WEEK)
+    windows = [
+        (start, start + WEEK + timedelta(seconds=1) if start + WEEK >= now else start + WEEK)
         for start in starts
     ]
+    shown = [theme.theme.id or 0 for theme in themes]
+    per_week = [week.of(shown) for week in demand_in(session, workspace, windows)]
     return [
-        DemandTrend(
-            theme.title[:50],
-            starts,
-            tuple(week.get(theme.theme.id or 0, 0) for week in per_week),
-        )
-        for theme in themes
+        DemandTrend(theme.title[:50], starts, tuple(week[theme_id] for week in per_week))
+        for theme, theme_id in zip(themes, shown, strict=True)
     ]
