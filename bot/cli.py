@@ -264,7 +264,7 @@ def _run_socket_mode(settings: Settings, engine: Engine) -> None:
 
 def _prepared_engine(settings: Settings) -> Engine:
     """Return the database engine, its schema current: SQLite upgrades itself, PostgreSQL asks."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_connections)
     if engine.dialect.name == "sqlite":
         upgrade(engine)
     elif not is_current(engine):

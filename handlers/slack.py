@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.common.caller import Caller
 from bot.common.usage import UsageError
@@ -233,7 +234,14 @@ def error_handler(services: Services) -> Callable[..., BoltResponse | None]:
         error: Exception, body: dict[str, Any], response: BoltResponse | None
     ) -> BoltResponse | None:
         _forget(services, body)
-        log.error("a listener failed: %s", type(error).__name__, exc_info=error)
+        if isinstance(error, PoolTimeout):
+            log.error(
+                "a listener waited too long for a database connection: all %d were busy; "
+                "raise DATABASE_POOL_SIZE within the server's max_connections, see README",
+                services.settings.database_connections,
+            )
+        else:
+            log.error("a listener failed: %s", type(error).__name__, exc_info=error)
         if response is None:  # already acknowledged
             return None
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": SORRY})

@@ -21,11 +21,27 @@ Row = TypeVar("Row")
 _SQLITE_TURNS: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKeyDictionary()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL mode, foreign keys and a busy timeout."""
+# A request that finds every connection of its process busy waits this long for one, then fails
+# (sqlalchemy.exc.TimeoutError) rather than opening more than the server allows.
+POOL_WAIT_SECONDS = 10.0
+DEFAULT_POOL_SIZE = 20
+
+
+def make_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
+    """Create an engine; SQLite gets WAL mode, foreign keys and a busy timeout.
+
+    A PostgreSQL engine holds at most `pool_size` connections, so that N processes hold at most
+    N × pool_size of the server's `max_connections`.
+    """
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=POOL_WAIT_SECONDS,
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:

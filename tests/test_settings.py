@@ -35,3 +35,9 @@ def test_missing_credentials_are_named() -> None:
     settings = Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="")  # type: ignore[call-arg]
     assert settings.missing_for_socket_mode() == ["SLACK_APP_TOKEN"]
     assert settings.missing_for_http() == ["SLACK_SIGNING_SECRET"]
+
+
+def test_each_process_holds_one_connection_per_request_thread_and_a_few_more() -> None:
+    assert Settings(_env_file=None, web_threads=8).database_connections == 12  # type: ignore[call-arg]
+    chosen = Settings(_env_file=None, web_threads=8, database_pool_size=5)  # type: ignore[call-arg]
+    assert chosen.database_connections == 5

@@ -3,6 +3,7 @@
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,7 +65,7 @@ def create_focusbot(
     """Wire a focusbot from its settings: one workspace's bot token, or OAuth installs."""
     services = Services(
         settings=settings,
-        engine=engine or make_engine(settings.database_url),
+        engine=engine or make_engine(settings.database_url, settings.database_connections),
         clock=clock,
         pain_matcher=pain_matcher_for(settings),
     )
@@ -84,6 +85,9 @@ def create_focusbot(
         oauth_settings=oauth,
         process_before_response=process_before_response,
         logger=_bolt_logger(),
+        # One listener thread per request thread: with fewer (Bolt's default is 5), requests
+        # wait for a listener while Bolt's three seconds run, and fail with a 404.
+        listener_executor=ThreadPoolExecutor(settings.web_threads, "focusbot-listener"),
     )
     app.middleware(_provide(services))
     app.middleware(refuse_malformed_requests)

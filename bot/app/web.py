@@ -131,9 +131,12 @@ def serve(make_focusbot: Callable[[], Focusbot], host: str, port: int, workers: 
 def _serve_worker(make_focusbot: Callable[[], Focusbot], listener: socket.socket) -> None:
     """Serve on the shared socket with this process's own app, database pool and scheduler."""
     focusbot = make_focusbot()
-    focusbot.scheduler.start(focusbot.services.settings.scheduler_tick_seconds)
+    settings = focusbot.services.settings
+    focusbot.scheduler.start(settings.scheduler_tick_seconds)
     try:
-        waitress_serve(wsgi_app(focusbot), sockets=[listener], threads=16, ident="focusbot")
+        waitress_serve(
+            wsgi_app(focusbot), sockets=[listener], threads=settings.web_threads, ident="focusbot"
+        )
     finally:
         focusbot.scheduler.shutdown()
 

@@ -2,13 +2,15 @@
 
 from pathlib import Path
 
-from pydantic import PositiveFloat, SecretStr, field_validator
+from pydantic import PositiveFloat, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 SLACK_API_URL = "https://slack.com/api/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Connections beyond one per request thread: the scheduler's tick and background jobs.
+SPARE_CONNECTIONS = 4
 DATABASE_URL_EXAMPLES = "sqlite:///focusbot.db or postgresql://user:password@host:5432/focusbot"
 
 
@@ -53,6 +55,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///focusbot.db"
     # The console's own database, so that trying focusbot never touches DATABASE_URL's data.
     console_database_url: str = "sqlite:///focusbot-console.db"
+    # Requests one process serves at once over HTTP, and the database connections it may hold
+    # (default: one per thread and a few for the scheduler and background work).
+    web_threads: PositiveInt = 16
+    database_pool_size: PositiveInt | None = None
     scheduler_tick_seconds: PositiveFloat = 30.0
     scheduler_lease_seconds: PositiveFloat = 300.0
     log_level: str = "INFO"
@@ -100,6 +106,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @property
+    def database_connections(self) -> int:
+        """Return how many database connections one process may hold at once."""
+        return self.database_pool_size or self.web_threads + SPARE_CONNECTIONS
 
     def missing_for_socket_mode(self) -> list[str]:
         """Name the variables Socket Mode still needs."""
