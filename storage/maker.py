@@ -1,9 +1,19 @@
 """Tables and queries of maker time: team schedules, members, linked calendars, their meetings."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint, and_, bindparam, delete
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Integer,
+    Text,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    delete,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -166,6 +176,25 @@ def _in_channel(workspace: Workspace, channel_id: str) -> dict[str, str]:
         "team_id": workspace.team_id,
         "channel_id": channel_id,
     }
+
+
+def schedules_in(
+    session: Session, places: Collection[tuple[Workspace, str]]
+) -> dict[tuple[Workspace, str], MakerSchedule]:
+    """Return the schedules of several channels in one query, by workspace and channel."""
+    if not places:
+        return {}
+    keys = {(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places}
+    rows = session.exec(
+        select(MakerSchedule).where(
+            tuple_(
+                col(MakerSchedule.enterprise_id),
+                col(MakerSchedule.team_id),
+                col(MakerSchedule.channel_id),
+            ).in_(sorted(keys))
+        )
+    )
+    return {(Workspace(row.team_id, row.enterprise_id), row.channel_id): row for row in rows}
 
 
 def schedules_of_member(

@@ -1,8 +1,10 @@
 """The durable outbox: every post the bot will make later is a row here."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Text, delete, func, or_, update
+from sqlalchemy import ColumnElement, Text, bindparam, delete, func, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.base import UTCDateTime
@@ -39,22 +41,89 @@ def find_by_key(session: Session, idempotency_key: str) -> ScheduledPost | None:
     ).first()
 
 
-def due_post_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    """Return ids of posts ready to deliver: pending and due, or abandoned mid-delivery."""
-    query = (
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Pending and due, or abandoned mid-delivery (its lease ran out)."""
+    return or_(
+        (col(ScheduledPost.state) == PENDING) & (col(ScheduledPost.next_attempt_at) <= now),
+        (col(ScheduledPost.state) == SENDING) & (col(ScheduledPost.lease_until) < now),
+    )
+
+
+def claim_due(
+    session: Session, now: datetime, lease_until: datetime, limit: int
+) -> list[ScheduledPost]:
+    """Take up to `limit` due posts for delivery in one statement; return them in due order.
+
+    On PostgreSQL the rows another worker is claiming are skipped (SKIP LOCKED); SQLite lets
+    one writer at a time in, so no two workers ever take the same post.
+    """
+    chosen = (
         select(ScheduledPost.id)
-        .where(
-            or_(
-                (col(ScheduledPost.state) == PENDING) & (col(ScheduledPost.next_attempt_at) <= now),
-                (col(ScheduledPost.state) == SENDING) & (col(ScheduledPost.lease_until) < now),
-            )
-        )
+        .where(_due(now))
         .order_by(col(ScheduledPost.next_attempt_at), col(ScheduledPost.id))
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return [post_id for post_id in session.exec(query) if post_id is not None]
+        chosen = chosen.with_for_update(skip_locked=True)
+    claim = (
+        update(ScheduledPost)
+        .where(col(ScheduledPost.id).in_(chosen.scalar_subquery()), _due(now))
+        .values(state=SENDING, lease_until=lease_until, attempts=ScheduledPost.attempts + 1)
+        .returning(ScheduledPost)
+        .execution_options(synchronize_session=False)
+    )
+    posts = list(session.scalars(claim))
+    return sorted(posts, key=lambda post: (post.next_attempt_at, post.id or 0))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a claimed post: the state to write back, if it is still ours."""
+
+    post: ScheduledPost
+    state: str
+    next_attempt_at: datetime
+    attempts: int
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+def settle(session: Session, outcomes: Sequence[Outcome]) -> None:
+    """Write back what became of claimed posts in one statement; a post claimed since is left."""
+    if not outcomes:
+        return
+    table = ScheduledPost.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(
+            table.c.id == bindparam("post_id"),
+            table.c.state == SENDING,
+            table.c.attempts == bindparam("claimed_attempts"),
+        )
+        .values(
+            state=bindparam("new_state"),
+            next_attempt_at=bindparam("new_next_attempt_at"),
+            attempts=bindparam("new_attempts"),
+            last_error=bindparam("new_last_error"),
+            sent_at=bindparam("new_sent_at"),
+            lease_until=None,
+        )
+    )
+    session.execute(
+        statement,
+        [
+            {
+                "post_id": outcome.post.id,
+                "claimed_attempts": outcome.post.attempts,
+                "new_state": outcome.state,
+                "new_next_attempt_at": outcome.next_attempt_at,
+                "new_attempts": outcome.attempts,
+                "new_last_error": outcome.last_error,
+                "new_sent_at": outcome.sent_at,
+            }
+            for outcome in outcomes
+        ],
+    )
 
 
 def next_due_at(session: Session, after: datetime) -> datetime | None:
@@ -63,22 +132,6 @@ def next_due_at(session: Session, after: datetime) -> datetime | None:
         col(ScheduledPost.state) == PENDING, col(ScheduledPost.next_attempt_at) > after
     )
     return session.exec(query).one()
-
-
-def claim(session: Session, post_id: int, now: datetime, lease_until: datetime) -> bool:
-    """Atomically take a due post for delivery; False when another worker has it."""
-    result = session.execute(
-        update(ScheduledPost)
-        .where(
-            col(ScheduledPost.id) == post_id,
-            or_(
-                (col(ScheduledPost.state) == PENDING) & (col(ScheduledPost.next_attempt_at) <= now),
-                (col(ScheduledPost.state) == SENDING) & (col(ScheduledPost.lease_until) < now),
-            ),
-        )
-        .values(state=SENDING, lease_until=lease_until, attempts=ScheduledPost.attempts + 1)
-    )
-    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 def pending_posts(

@@ -11,7 +11,7 @@ from bot.app.factory import Focusbot
 from bot.common.leads import add_leads
 from bot.common.outbox import schedule_post
 from bot.console.fakeslack import FakeSlack
-from bot.maker import defer_until
+from bot.maker import defer_many
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.services import Services
 from storage.base import Workspace
@@ -155,7 +155,7 @@ def test_scheduled_posts_wait_for_the_next_window_unless_the_team_turns_it_off(
 ) -> None:
     engine = focusbot.services.engine
     guarded = Scheduler(
-        focusbot.services, {"test.say": say}, focusbot.scheduler.client_for, defer=defer_until
+        focusbot.services, {"test.say": say}, focusbot.scheduler.client_for, defer=defer_many
     )
     maker_time = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
     with freeze_time(TUESDAY, tick=True):

@@ -242,7 +242,7 @@ def test_a_deferral_rule_holds_a_post_until_it_allows(
     window = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     add_post(engine, "k1", due)
     scheduler = make_scheduler(engine, fake_slack)
-    scheduler.defer = lambda session, workspace, channel, now: window if now < window else None
+    scheduler.defer = lambda session, places, now: {place: window for place in places}
     with freeze_time(due):
         assert scheduler.tick().deferred == 1
     with freeze_time(window - timedelta(minutes=1)):

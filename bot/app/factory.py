@@ -107,7 +107,7 @@ def create_focusbot(
         services,
         deliverers,
         services.slack_client,
-        defer=maker.defer_until,
+        defer=maker.defer_many,
         lease=timedelta(seconds=settings.scheduler_lease_seconds),
         chores=[inbox.forget_old_requests, forget_finished_posts],
     )

@@ -1,6 +1,6 @@
 """A team's schedule: its working day and meeting windows, maker time, and post deferral."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -219,7 +219,26 @@ def defer_until(
     """
     if is_direct(channel_id):
         return None
-    schedule = find_schedule(session, workspace, channel_id)
+    return _deferred_until(find_schedule(session, workspace, channel_id), now)
+
+
+def defer_many(
+    session: Session, places: Collection[tuple[Workspace, str]], now: datetime
+) -> dict[tuple[Workspace, str], datetime]:
+    """Return until when posts due now in several channels should wait, in one query.
+
+    Only the channels whose posts must wait are named, with their next window's start.
+    """
+    channels = [(workspace, channel) for workspace, channel in places if not is_direct(channel)]
+    deferred: dict[tuple[Workspace, str], datetime] = {}
+    for place, row in store.schedules_in(session, channels).items():
+        until = _deferred_until(schedule_of(row), now)
+        if until is not None:
+            deferred[place] = until
+    return deferred
+
+
+def _deferred_until(schedule: TeamSchedule | None, now: datetime) -> datetime | None:
     if schedule is None or not schedule.defer_posts or not in_maker_time(schedule, now):
         return None
     return next_window_start(schedule, now)

@@ -1,7 +1,11 @@
 """The durable scheduler: deliver due posts from the outbox, once, retrying what is transient."""
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.client import HTTPException
@@ -12,6 +16,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
 from bot.runtime import metrics
@@ -28,6 +34,15 @@ OUTBOX_EVENT = "focusbot_outbox"
 CHORES_EVERY = timedelta(hours=1)
 MAX_ATTEMPTS = 10
 BATCH_SIZE = 200
+DELIVERY_THREADS = 4
+# A run of deliveries is settled (and committed) after this many posts or this long, whichever
+# comes first: few statements per post, and no transaction held open for long.
+SETTLE_EVERY = 50
+SETTLE_SECONDS = 0.25
+# chat.postMessage: about one message a second in a channel, short bursts allowed.
+CHANNEL_BURST = 10
+CHANNEL_INTERVAL = timedelta(seconds=1)
+MAX_PACED_CHANNELS = 100_000
 TRANSIENT_SLACK_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
@@ -42,11 +57,11 @@ class Deliverer(Protocol):
 
 
 class DeferralRule(Protocol):
-    """Tell until when a post due now in a channel should wait (None: deliver now)."""
+    """Tell until when posts due now in some channels should wait; channels not named go now."""
 
     def __call__(
-        self, session: Session, workspace: Workspace, channel_id: str, now: datetime
-    ) -> datetime | None: ...
+        self, session: Session, places: Collection[tuple[Workspace, str]], now: datetime
+    ) -> Mapping[tuple[Workspace, str], datetime]: ...
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,14 @@ class TickReport:
     deferred: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def add(self, other: "TickReport") -> None:
+        """Count in what another part of the tick did."""
+        self.sent += other.sent
+        self.retried += other.retried
+        self.deferred += other.deferred
+        self.failed += other.failed
+        self.errors += other.errors
 
 
 def classify(error: Exception) -> Failure:
@@ -164,7 +187,14 @@ class OutboxClient(WebClient):
 
 
 class Scheduler:
-    """Deliver due rows of the outbox on every tick, then do the housekeeping chores."""
+    """Deliver due rows of the outbox on every tick, then do the housekeeping chores.
+
+    A tick claims due posts in batches (one statement each, the rows with it), holds back those
+    whose channel is in maker time, whose workspace Slack asked to wait, or whose channel has
+    had its burst, and delivers the rest: workspaces in parallel, each workspace's posts in due
+    order on one thread. What became of the posts is written back in one statement per run of
+    deliveries, in the transaction that holds the deliverers' own writes.
+    """
 
     def __init__(
         self,
@@ -183,15 +213,27 @@ class Scheduler:
         self.lease = lease
         self.deliverers = dict(deliverers)
         self.client_for = client_for
+        # SQLite lets one transaction of the process in at a time: threads would only queue.
+        self.threads = 1 if self.engine.dialect.name == "sqlite" else DELIVERY_THREADS
+        self.pace = Pace()
         self._background: BackgroundScheduler | None = None
         self._chores_done_at: datetime | None = None
 
     def tick(self) -> TickReport:
         """Deliver every due post once; a failure never holds back the others."""
         report = TickReport()
-        while claimed := self._claim_due():
-            for post_id in claimed:
-                self._deliver(post_id, report)
+        clients: dict[Workspace, WebClient | Failure] = {}
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="deliver") as pool:
+            while True:
+                claimed, ready = self._claim_batch(report)
+                if not claimed:
+                    break
+                runs = [
+                    pool.submit(self._deliver_run, run, clients)
+                    for run in _split_by_workspace(ready, self.threads)
+                ]
+                for run in runs:
+                    report.add(run.result())
         now = self.clock()
         if self._chores_done_at is None or now - self._chores_done_at >= CHORES_EVERY:
             with session_scope(self.engine) as session:
@@ -221,87 +263,250 @@ class Scheduler:
             self._background.shutdown(wait=True)
             self._background = None
 
-    def _claim_due(self) -> list[int]:
+    def _claim_batch(self, report: TickReport) -> tuple[bool, list[ScheduledPost]]:
+        """Claim a batch of due posts; give back those that must wait, return those to deliver."""
         now = self.clock()
         with session_scope(self.engine) as session:
-            candidates = schedule.due_post_ids(session, now, BATCH_SIZE)
-            return [
-                post_id
-                for post_id in candidates
-                if schedule.claim(session, post_id, now, now + self.lease)
-            ]
+            claimed = schedule.claim_due(session, now, now + self.lease, BATCH_SIZE)
+            deferred = self._deferred(session, claimed, now)
+            ready, waiting = [], []
+            for post in claimed:
+                metrics.post_due(post.kind)
+                until = deferred.get(_place(post)) or self.pace.wait_until(post, now)
+                if until is not None:
+                    waiting.append(_released(post, until))
+                else:
+                    ready.append(post)
+            schedule.settle(session, waiting)
+        report.deferred += len(waiting)
+        for outcome in waiting:
+            metrics.post_deferred(outcome.post.kind)
+        return bool(claimed), ready
 
-    def _deliver(self, post_id: int, report: TickReport) -> None:
-        workspace = self._workspace_of(post_id)
-        if workspace is None:
-            return
-        # Find the workspace's client before the delivery transaction: looking up (or
-        # rotating) its token takes a database connection of its own.
+    def _deferred(
+        self, session: Session, posts: Sequence[ScheduledPost], now: datetime
+    ) -> Mapping[tuple[Workspace, str], datetime]:
+        if self.defer is None or not posts:
+            return {}
+        wanted = self.defer(session, {_place(post) for post in posts}, now)
+        return {place: until for place, until in wanted.items() if until > now}
+
+    def _deliver_run(
+        self, posts: Sequence[ScheduledPost], clients: dict[Workspace, WebClient | Failure]
+    ) -> TickReport:
+        """Deliver posts in order, settling them every few posts in the deliverers' transaction."""
+        report = TickReport()
+        for workspace in dict.fromkeys(_workspace(post) for post in posts):
+            if workspace not in clients:
+                # Looking up (or rotating) a token takes a database connection of its own:
+                # never inside a delivery transaction.
+                clients[workspace] = self._client(workspace)
+        queue = deque(posts)
+        while queue:
+            outcomes = self._deliver_some(queue, clients)
+            report.add(_tally(outcomes))
+        return report
+
+    def _client(self, workspace: Workspace) -> WebClient | Failure:
         try:
-            client: WebClient | Failure = self.client_for(workspace)
+            return self.client_for(workspace)
         except Exception as error:  # a failure must never stop the tick
-            client = classify(error)
-        with session_scope(self.engine) as session:
-            post = session.get(ScheduledPost, post_id)
-            if post is None:
-                return
-            metrics.post_due(post.kind)
-            if self._deferred(session, post, report):
-                return
-            if isinstance(client, Failure):
-                self._settle(post, client, report)
-            else:
-                self._attempt(session, post, client, report)
-            session.add(post)
+            return classify(error)
 
-    def _workspace_of(self, post_id: int) -> Workspace | None:
+    def _deliver_some(
+        self, queue: deque[ScheduledPost], clients: Mapping[Workspace, WebClient | Failure]
+    ) -> list[schedule.Outcome]:
+        """Deliver posts from the queue's front in one transaction and settle them in it."""
+        started = time.monotonic()
+        outcomes: list[schedule.Outcome] = []
         with session_scope(self.engine) as session:
-            post = session.get(ScheduledPost, post_id)
-            return Workspace(post.team_id, post.enterprise_id) if post is not None else None
+            writes = _Writes(session)
+            while queue and len(outcomes) < SETTLE_EVERY:
+                if time.monotonic() - started > SETTLE_SECONDS:
+                    break
+                post = queue.popleft()
+                client = clients[_workspace(post)]
+                blocked = self.pace.workspace_blocked_until(post, self.clock())
+                if blocked is not None:
+                    outcomes.append(_released(post, blocked))
+                elif isinstance(client, Failure):
+                    outcomes.append(self._failed(post, client))
+                else:
+                    before = writes.count
+                    failure = self._attempt(session, post, client)
+                    if failure is None:
+                        outcomes.append(self._sent(post))
+                    elif writes.count == before and not writes.pending():
+                        outcomes.append(self._failed(post, failure))
+                    else:
+                        outcomes = self._undo(session, outcomes, post, failure)
+                        break
+            schedule.settle(session, outcomes)
+        return outcomes
 
-    def _attempt(
-        self, session: Session, post: ScheduledPost, client: WebClient, report: TickReport
-    ) -> None:
+    def _attempt(self, session: Session, post: ScheduledPost, client: WebClient) -> Failure | None:
         deliver = self.deliverers.get(post.kind)
         try:
             if deliver is None:
                 raise LookupError(f"no deliverer for kind {post.kind!r}")
-            with session.begin_nested():
-                deliver(session, post, OutboxClient(client, post), self.services)
+            deliver(session, post, OutboxClient(client, post), self.services)
+            session.flush()
         except Exception as error:  # a failure must never stop the tick
-            self._settle(post, classify(error), report)
-        else:
-            post.state, post.sent_at = schedule.SENT, self.clock()
-            post.lease_until, post.last_error = None, None
-            report.sent += 1
-            metrics.post_delivered(post.kind, post.sent_at - post.due_at)
+            failure = classify(error)
+            if failure.retry_after:
+                self.pace.block_workspace(
+                    post, self.clock() + timedelta(seconds=failure.retry_after)
+                )
+            return failure
+        return None
 
-    def _deferred(self, session: Session, post: ScheduledPost, report: TickReport) -> bool:
-        if self.defer is None:
-            return False
-        workspace = Workspace(post.team_id, post.enterprise_id)
-        until = self.defer(session, workspace, post.channel_id, self.clock())
-        if until is None or until <= self.clock():
-            return False
-        post.state, post.next_attempt_at, post.lease_until = schedule.PENDING, until, None
-        post.attempts -= 1  # waiting for a meeting window is not a failed attempt
-        session.add(post)
-        report.deferred += 1
-        metrics.post_deferred(post.kind)
-        return True
+    def _undo(
+        self,
+        session: Session,
+        outcomes: list[schedule.Outcome],
+        post: ScheduledPost,
+        failure: Failure,
+    ) -> list[schedule.Outcome]:
+        """Roll back a failed delivery's writes with the transaction; deliver its posts again.
 
-    def _settle(self, post: ScheduledPost, failure: Failure, report: TickReport) -> None:
-        post.last_error = failure.reason[:500]
-        post.lease_until = None
-        report.errors.append(failure.reason)
+        The posts that reached Slack in the transaction go back to the queue as due now: their
+        next attempt looks for the message first, so they are not posted twice, and their
+        deliverers write their follow-ups again.
+        """
+        session.rollback()
+        now = self.clock()
+        again = [
+            schedule.Outcome(done.post, schedule.PENDING, now, done.post.attempts)
+            if done.state == schedule.SENT
+            else done
+            for done in outcomes
+        ]
+        return [*again, self._failed(post, failure)]
+
+    def _sent(self, post: ScheduledPost) -> schedule.Outcome:
+        now = self.clock()
+        return schedule.Outcome(
+            post, schedule.SENT, post.next_attempt_at, post.attempts, sent_at=now
+        )
+
+    def _failed(self, post: ScheduledPost, failure: Failure) -> schedule.Outcome:
         if failure.transient and post.attempts < MAX_ATTEMPTS:
-            post.state = schedule.PENDING
-            post.next_attempt_at = self.clock() + backoff(post.attempts, failure.retry_after)
-            report.retried += 1
-            metrics.post_retried(post.kind)
             log.warning("post %s will be retried: %s", post.id, failure.reason)
+            retry_at = self.clock() + backoff(post.attempts, failure.retry_after)
+            state = schedule.PENDING
         else:
-            post.state = schedule.FAILED
-            report.failed += 1
-            metrics.post_failed(post.kind)
             log.error("post %s failed: %s", post.id, failure.reason)
+            retry_at, state = post.next_attempt_at, schedule.FAILED
+        return schedule.Outcome(post, state, retry_at, post.attempts, failure.reason[:500])
+
+
+class Pace:
+    """Slack's rate limits as this process sees them: bursts, 1 post/s a channel, Retry-After."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._channel_free_at: dict[tuple[Workspace, str], datetime] = {}
+        self._workspace_blocked: dict[Workspace, datetime] = {}
+
+    def wait_until(self, post: ScheduledPost, now: datetime) -> datetime | None:
+        """Take a turn in the post's channel; None when it may go now, else when it may."""
+        blocked = self.workspace_blocked_until(post, now)
+        if blocked is not None:
+            return blocked
+        place = _place(post)
+        with self._lock:
+            if len(self._channel_free_at) > MAX_PACED_CHANNELS:
+                self._forget_idle(now)
+            free_at = max(self._channel_free_at.get(place, now), now)
+            if free_at - now >= CHANNEL_BURST * CHANNEL_INTERVAL:
+                return free_at - (CHANNEL_BURST - 1) * CHANNEL_INTERVAL
+            self._channel_free_at[place] = free_at + CHANNEL_INTERVAL
+        return None
+
+    def block_workspace(self, post: ScheduledPost, until: datetime) -> None:
+        """Hold the post's workspace back until Slack lets it post again."""
+        workspace = _workspace(post)
+        with self._lock:
+            self._workspace_blocked[workspace] = max(
+                until, self._workspace_blocked.get(workspace, until)
+            )
+
+    def workspace_blocked_until(self, post: ScheduledPost, now: datetime) -> datetime | None:
+        """Return until when Slack asked the post's workspace to wait, if it still must."""
+        until = self._workspace_blocked.get(_workspace(post))
+        return until if until is not None and until > now else None
+
+    def _forget_idle(self, now: datetime) -> None:
+        self._channel_free_at = {
+            place: free_at for place, free_at in self._channel_free_at.items() if free_at > now
+        }
+        self._workspace_blocked = {
+            workspace: until for workspace, until in self._workspace_blocked.items() if until > now
+        }
+
+
+class _Writes:
+    """Count what a session writes, flushed or executed, to tell whether a failure left any."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.count = 0
+        event.listen(session, "after_flush", self._flushed)
+        event.listen(session, "do_orm_execute", self._executed)
+
+    def pending(self) -> bool:
+        """Tell whether changes wait in the session, not yet flushed."""
+        return bool(self.session.new or self.session.dirty or self.session.deleted)
+
+    def _flushed(self, *_: Any) -> None:
+        self.count += 1
+
+    def _executed(self, state: ORMExecuteState) -> None:
+        if not state.is_select:
+            self.count += 1
+
+
+def _workspace(post: ScheduledPost) -> Workspace:
+    return Workspace(post.team_id, post.enterprise_id)
+
+
+def _place(post: ScheduledPost) -> tuple[Workspace, str]:
+    return _workspace(post), post.channel_id
+
+
+def _released(post: ScheduledPost, until: datetime) -> schedule.Outcome:
+    """Give a post back to wait until a moment; waiting is not a failed attempt."""
+    return schedule.Outcome(post, schedule.PENDING, until, post.attempts - 1, post.last_error)
+
+
+def _split_by_workspace(posts: Sequence[ScheduledPost], parts: int) -> list[list[ScheduledPost]]:
+    """Share posts among threads, each workspace on one of them, in due order on each."""
+    thread_of: dict[Workspace, int] = {}
+    runs: list[list[ScheduledPost]] = [[] for _ in range(parts)]
+    for post in posts:
+        workspace = _workspace(post)
+        if workspace not in thread_of:
+            thread_of[workspace] = len(thread_of) % parts
+        runs[thread_of[workspace]].append(post)
+    return [run for run in runs if run]
+
+
+def _tally(outcomes: Sequence[schedule.Outcome]) -> TickReport:
+    report = TickReport()
+    for outcome in outcomes:
+        kind = outcome.post.kind
+        if outcome.state == schedule.SENT and outcome.sent_at is not None:
+            report.sent += 1
+            metrics.post_delivered(kind, outcome.sent_at - outcome.post.due_at)
+        elif outcome.state == schedule.FAILED:
+            report.failed += 1
+            report.errors.append(outcome.last_error or "")
+            metrics.post_failed(kind)
+        elif outcome.attempts == outcome.post.attempts and outcome.last_error is not None:
+            report.retried += 1
+            report.errors.append(outcome.last_error)
+            metrics.post_retried(kind)
+        elif outcome.attempts < outcome.post.attempts:
+            report.deferred += 1
+            metrics.post_deferred(kind)
+    return report
