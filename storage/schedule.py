@@ -54,13 +54,17 @@ def claim_due(
 ) -> list[ScheduledPost]:
     """Take up to `limit` due posts for delivery in one statement; return them in due order.
 
+    Posts held back together (a channel's burst spent) go again in the order they fell due.
+
     On PostgreSQL the rows another worker is claiming are skipped (SKIP LOCKED); SQLite lets
     one writer at a time in, so no two workers ever take the same post.
     """
     chosen = (
         select(ScheduledPost.id)
         .where(_due(now))
-        .order_by(col(ScheduledPost.next_attempt_at), col(ScheduledPost.id))
+        .order_by(
+            col(ScheduledPost.next_attempt_at), col(ScheduledPost.due_at), col(ScheduledPost.id)
+        )
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -73,7 +77,7 @@ def claim_due(
         .execution_options(synchronize_session=False)
     )
     posts = list(session.scalars(claim))
-    return sorted(posts, key=lambda post: (post.next_attempt_at, post.id or 0))
+    return sorted(posts, key=lambda post: (post.next_attempt_at, post.due_at, post.id or 0))
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import pain
+from bot.app.factory import Focusbot
 from bot.common.outbox import forget_finished_posts, schedule_post
 from bot.common.recurrence import next_weekly
 from bot.console.fakeslack import FakeSlack, Scripted
@@ -17,6 +22,7 @@ from bot.runtime.services import Services
 from bot.runtime.settings import Settings
 from storage.base import Workspace, utcnow
 from storage.db import make_engine, session_scope
+from storage.pain import PainTheme
 from storage.schedule import ScheduledPost
 
 WORKSPACE = Workspace("T1")
@@ -293,3 +299,175 @@ def test_finished_posts_are_forgotten_after_thirty_days_but_failures_stay(
     with freeze_time(long_ago + timedelta(days=31)):
         housekeeping.tick()
     assert set(states(engine)) == {"old-failed", "recent-sent"}
+
+
+def add_posts(
+    engine: Engine, keys_and_channels: list[tuple[str, Workspace, str, datetime]], kind: str
+) -> None:
+    with session_scope(engine) as session:
+        for key, workspace, channel, due in keys_and_channels:
+            schedule_post(
+                session,
+                workspace=workspace,
+                channel_id=channel,
+                kind=kind,
+                due_at=due,
+                key=key,
+                now=due,
+            )
+
+
+def test_two_schedulers_ticking_together_deliver_batches_exactly_once(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    posts = [
+        (f"k{team}-{channel}-{n}", Workspace(f"T{team}"), f"C{channel}", due)
+        for team in range(5)
+        for channel in range(30)
+        for n in range(3)
+    ]  # 450 posts: more than two batches
+    add_posts(engine, posts, "test.say")
+    schedulers = [make_scheduler(engine, fake_slack) for _ in range(2)]
+    with freeze_time(due):
+        threads = [threading.Thread(target=s.tick) for s in schedulers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    texts = [c["text"] for c in fake_slack.calls_to("chat.postMessage")]
+    assert sorted(texts) == sorted(f"test.say {key}" for key, *_ in posts)
+    assert {state for state, _, _ in states(engine).values()} == {"sent"}
+
+
+def test_retry_after_of_a_workspace_delays_that_workspace_only(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    limited = []
+
+    def limited_once(
+        session: Session, post: ScheduledPost, client: WebClient, services: Services
+    ) -> None:
+        if post.team_id == "T1" and not limited:
+            limited.append(post.idempotency_key)
+            response = SlackResponse(
+                client=client,
+                http_verb="POST",
+                api_url="chat.postMessage",
+                req_args={},
+                data={"ok": False, "error": "ratelimited"},
+                headers={"retry-after": "120"},
+                status_code=429,
+            )
+            raise SlackApiError("ratelimited", response)
+        post_text(session, post, client, services)
+
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    posts = [
+        (f"{team}-{channel}", Workspace(team), f"C{channel}", due + timedelta(seconds=channel))
+        for team in ("T1", "T2")
+        for channel in range(4)
+    ]
+    add_posts(engine, posts, "test.limited")
+    scheduler = make_scheduler(engine, fake_slack, **{"test.limited": limited_once})
+    with freeze_time(due + timedelta(minutes=1)):
+        report = scheduler.tick()
+    assert (report.sent, report.retried, report.deferred) == (4, 1, 3)
+    sent = {key for key, (state, _, _) in states(engine).items() if state == "sent"}
+    assert sent == {f"T2-{channel}" for channel in range(4)}
+    with freeze_time(due + timedelta(minutes=1, seconds=119)):
+        assert scheduler.tick().sent == 0  # the workspace still waits
+    with freeze_time(due + timedelta(minutes=3, seconds=1)):
+        assert scheduler.tick().sent == 4
+    assert {attempts for _, attempts, _ in states(engine).values()} == {1, 2}
+    assert len(fake_slack.calls_to("chat.postMessage")) == 8
+
+
+def test_posts_to_a_channel_go_out_in_due_order_a_burst_then_one_a_second(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    # Scheduled latest first, so that the order of the rows is not the order they fall due in.
+    posts = [
+        (f"k{n:02d}", WORKSPACE, "C1", due + timedelta(seconds=n)) for n in reversed(range(12))
+    ]
+    add_posts(engine, posts, "test.say")
+    add_posts(engine, [(f"other{n}", Workspace("T2"), f"C9{n}", due) for n in range(5)], "test.say")
+    scheduler = make_scheduler(engine, fake_slack)
+    with freeze_time(due + timedelta(minutes=1)):
+        report = scheduler.tick()
+    assert report.sent == 10 + 5  # a burst of ten in C1
+    with freeze_time(due + timedelta(minutes=1, seconds=2)):
+        assert scheduler.tick().sent == 2
+    in_c1 = [c["text"] for c in fake_slack.calls_to("chat.postMessage") if c["channel"] == "C1"]
+    assert in_c1 == [f"test.say k{n:02d}" for n in range(12)]
+    assert states(engine)["k11"] == ("sent", 1, None)
+
+
+def test_a_failure_after_writing_is_undone_and_nothing_is_posted_twice(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    def say_and_follow_up(
+        session: Session, post: ScheduledPost, client: WebClient, services: Services
+    ) -> None:
+        post_text(session, post, client, services)
+        schedule_post(
+            session,
+            workspace=WORKSPACE,
+            channel_id=post.channel_id,
+            kind="test.later",
+            due_at=post.due_at + timedelta(weeks=1),
+            key=f"after {post.idempotency_key}",
+            now=services.now(),
+        )
+        if post.idempotency_key == "broken":
+            raise ValueError("broken after writing")
+
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    add_posts(
+        engine,
+        [("first", WORKSPACE, "C1", due), ("broken", WORKSPACE, "C2", due + timedelta(seconds=1))],
+        "test.follow",
+    )
+    scheduler = make_scheduler(engine, fake_slack, **{"test.follow": say_and_follow_up})
+    with freeze_time(due + timedelta(minutes=1)):
+        report = scheduler.tick()
+    assert (report.sent, report.failed) == (1, 1)
+    found = states(engine)
+    assert found["first"][0] == "sent" and found["broken"][0] == "failed"
+    assert set(found) == {"first", "broken", "after first"}  # the broken one's follow-up undone
+    texts = [c["text"] for c in fake_slack.calls_to("chat.postMessage")]
+    assert sorted(texts) == ["test.follow broken", "test.follow first"]  # first posted once
+
+
+def test_a_simple_post_costs_at_most_three_sql_statements(
+    focusbot: Focusbot, engine: Engine
+) -> None:
+    due = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    with session_scope(engine) as session:
+        themes = [
+            PainTheme(team_id=f"T{n % 10}", name=f"theme {n}", created_at=due) for n in range(300)
+        ]
+        session.add_all(themes)
+        session.flush()
+        for number, theme in enumerate(themes):
+            schedule_post(
+                session,
+                workspace=Workspace(theme.team_id),
+                channel_id=f"U{number:04d}",
+                kind=pain.DM_KIND,
+                due_at=due,
+                key=f"dm {number}",
+                now=due,
+                payload={"about": "threshold", "theme_id": theme.id, "people": ["U1", "U2"]},
+            )
+    statements = []
+    listen = lambda *_: statements.append(1)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        with freeze_time(due + timedelta(minutes=1)):
+            report = focusbot.scheduler.tick()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert report.sent == 300
+    assert len(statements) / report.sent <= 3
