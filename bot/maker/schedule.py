@@ -3,6 +3,7 @@
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from sqlmodel import Session
 
@@ -124,10 +125,11 @@ def note_member(
         store.note_member(session, workspace, channel_id, user_id, now)
 
 
-def day_spans(schedule: TeamSchedule, day: date) -> tuple[list[Span], list[Span]]:
+@lru_cache(maxsize=4096)  # every /maker check and slots asks for the same weeks again
+def day_spans(schedule: TeamSchedule, day: date) -> tuple[tuple[Span, ...], tuple[Span, ...]]:
     """Return a team-local day's meeting windows and maker time, in UTC."""
     if day.weekday() not in WORKDAYS:
-        return [], []
+        return (), ()
     start, end = schedule.day
     windows = [] if day.weekday() in schedule.meeting_free else list(schedule.windows)
     maker: list[Span] = []
@@ -138,7 +140,7 @@ def day_spans(schedule: TeamSchedule, day: date) -> tuple[list[Span], list[Span]
         cursor = max(cursor, window_end)
     if cursor < end:
         maker.append(_span(day, cursor, end, schedule.timezone))
-    return [_span(day, s, e, schedule.timezone) for s, e in windows], maker
+    return tuple(_span(day, s, e, schedule.timezone) for s, e in windows), tuple(maker)
 
 
 def _span(day: date, start_minute: int, end_minute: int, timezone: str) -> Span:
