@@ -106,6 +106,8 @@ def as_dicts(blocks: Sequence[Block]) -> list[dict]:
 
 
 def _as_json(value: Any) -> Any:
+    if type(value) in _SCALARS:  # most values: checked first, as this runs for each of them
+        return value
     if isinstance(value, list | tuple):
         return [_as_json(item) for item in value]
     if not isinstance(value, JsonObject):
@@ -151,6 +153,7 @@ def _is_shown(value: JsonObject, key: str, item: Any) -> bool:
     return len(item) > 0 if hasattr(item, "__len__") else True
 
 
+_SCALARS = frozenset({str, int, bool, float})
 _PLAIN = (JsonObject.to_dict, JsonObject.get_object_attribute)
 _ATTRIBUTES: dict[type, list[str]] = {}
 _EMPTY_ALLOWED = frozenset(
