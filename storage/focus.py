@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, bindparam
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, bindparam, insert
 from sqlmodel import Field, Session, SQLModel, col, func, or_, select
 
 from storage.base import UTCDateTime, Workspace
@@ -132,16 +132,41 @@ _OPEN_ITEMS_WITH_OWNERS = (
 )
 
 
-def find_list(session: Session, workspace: Workspace, channel_id: str) -> FocusList | None:
-    """Return the conversation's list, if it has one."""
-    return session.exec(
-        _FIND_LIST,
+_FIND_LIST_FOR_UPDATE = _FIND_LIST.with_for_update()
+_EVENTS = SQLModel.metadata.tables["focus_event"]
+_ADD_EVENT = insert(_EVENTS)
+_HELD = "focus_lists_held"  # the session.info key of the ids of the lists locked until commit
+
+
+def find_list(
+    session: Session, workspace: Workspace, channel_id: str, *, for_update: bool = False
+) -> FocusList | None:
+    """Return the conversation's list, if it has one; locked until commit when for update."""
+    found = session.exec(
+        _FIND_LIST_FOR_UPDATE if for_update else _FIND_LIST,
         params={
             "enterprise_id": workspace.enterprise_id,
             "team_id": workspace.team_id,
             "channel_id": channel_id,
         },
     ).first()
+    if for_update and found is not None:
+        session.info.setdefault(_HELD, set()).add(found.id)
+    return found
+
+
+def hold_list(session: Session, focus_list: FocusList) -> None:
+    """Lock the list's row until the transaction ends, reading it afresh (once per transaction).
+
+    Concurrent changes that count or renumber its items then take turns (PostgreSQL; SQLite
+    transactions already do).
+    """
+    held = session.info.setdefault(_HELD, set())
+    if focus_list.id in held:
+        return
+    session.flush()  # a refresh would otherwise drop changes not yet written
+    session.refresh(focus_list, with_for_update=True)
+    held.add(focus_list.id)
 
 
 def get_list(session: Session, workspace: Workspace, list_id: int) -> FocusList | None:
@@ -181,6 +206,17 @@ def open_items_with_owners(
         if owner is not None:
             owners.append(owner)
     return [(item, tuple(owners)) for item, owners in items.values()]
+
+
+def add_owners(session: Session, item_id: int, user_ids: Sequence[str]) -> None:
+    """Give a new item its owners."""
+    for user_id in dict.fromkeys(user_ids):
+        session.add(FocusItemOwner(item_id=item_id, user_id=user_id))
+
+
+def add_event(session: Session, event: dict[str, object]) -> None:
+    """Record a change to a list in one prebuilt INSERT (FocusEvent's columns, but its id)."""
+    session.execute(_ADD_EVENT, event)
 
 
 def replace_owners(session: Session, item_id: int, user_ids: Sequence[str]) -> None:

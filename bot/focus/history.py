@@ -28,14 +28,15 @@ def record_event(
 ) -> None:
     """Record a change to the list, or to one of its items, in the list's history."""
     assert focus_list.id is not None
-    session.add(
-        FocusEvent(
-            list_id=focus_list.id,
-            item_id=item.id if item is not None else None,
-            kind=kind,
-            actor_id=actor,
-            at=now,
-            item_text=item.text if item is not None else "",
-            detail=detail,
-        )
+    store.add_event(
+        session,
+        {
+            "list_id": focus_list.id,
+            "item_id": item.id if item is not None else None,
+            "kind": kind,
+            "actor_id": actor,
+            "at": now,
+            "item_text": item.text if item is not None else "",
+            "detail": detail,
+        },
     )

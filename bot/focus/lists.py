@@ -83,9 +83,9 @@ def empty_view(caller: Caller, now: datetime) -> ListView:
     )
 
 
-def find_list(session: Session, caller: Caller) -> FocusList | None:
-    """Return the caller's conversation's list, if it has one."""
-    return store.find_list(session, caller.workspace, caller.channel_id)
+def find_list(session: Session, caller: Caller, *, for_update: bool = False) -> FocusList | None:
+    """Return the caller's conversation's list, if it has one; locked when about to change it."""
+    return store.find_list(session, caller.workspace, caller.channel_id, for_update=for_update)
 
 
 def ensure_list(session: Session, caller: Caller, timezone: str, now: datetime) -> FocusList:
@@ -137,7 +137,7 @@ def add_item(
     session.add(item)
     session.flush()
     assert item.id is not None
-    store.replace_owners(session, item.id, owners or (actor,))
+    store.add_owners(session, item.id, owners or (actor,))
     record_event(session, focus_list, item, "added", actor, now)
     return item
 
@@ -280,10 +280,7 @@ def _close(
 
 
 def _hold(session: Session, focus_list: FocusList) -> None:
-    # Lock the list's row until the transaction ends: concurrent changes that count or renumber
-    # its items then take turns (PostgreSQL; SQLite transactions already do).
-    session.flush()  # a refresh would otherwise drop changes not yet written
-    session.refresh(focus_list, with_for_update=True)
+    store.hold_list(session, focus_list)
 
 
 def _renumber(session: Session, items: list[FocusItem]) -> None:

@@ -52,7 +52,8 @@ def _carry_out(
 ) -> Reply:
     if isinstance(command, focus.Help):
         return usage()
-    focus_list = focus.find_list(session, caller)
+    changes = not isinstance(command, focus.ShowList | focus.Share | focus.History)
+    focus_list = focus.find_list(session, caller, for_update=changes)
     if isinstance(command, focus.ShowList | focus.Share):
         view = (
             focus.view_of(session, focus_list, now) if focus_list else focus.empty_view(caller, now)
