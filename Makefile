@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?=
 # The PostgreSQL `make bench` also measures the data on, when set.
 BENCH_DATABASE_URL ?=
 
-.PHONY: run console console-picture test lint format migrate dist bench eval-pain clean
+.PHONY: run console console-picture test lint format migrate dist bench bench-commands eval-pain clean
 
 $(STAMP): pyproject.toml
 	@echo "focusbot: creating a virtualenv in $(VENV) with $(PYTHON)…"
@@ -64,6 +64,12 @@ $(BENCH_STAMP): $(STAMP)
 # Benchmarks (a few minutes): figures into BENCHMARKS.md, plot into bench/latency_vs_data.png.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(if $(BENCH_DATABASE_URL),--postgres-url=$(BENCH_DATABASE_URL))
+
+# Each command against a bare Bolt app, a burst of 150, workers on PostgreSQL (a few minutes a
+# part): figures into BENCHMARKS.md. PART=cpu|burst|workers runs one part alone.
+PART ?=
+bench-commands: $(BENCH_STAMP)
+	$(BIN)/python -m bench.commands $(if $(PART),--part $(PART)) $(if $(BENCH_DATABASE_URL),--postgres-url=$(BENCH_DATABASE_URL))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

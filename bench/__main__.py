@@ -5,21 +5,17 @@ import json
 import logging
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from bench import growth, http_load, report
-from bench.data import CACHE, fill, working_copy
+from bench.data import CACHE, postgres_copy, working_copy
 from bench.processes import fake_slack_process, run_in_process
 from bot.runtime.settings import normalize_database_url
-from storage.db import make_engine
-from storage.schema import upgrade
 
 SIZES = (1_000, 10_000, 100_000)
 HTTP_DATA_SIZE = 100_000
@@ -66,30 +62,7 @@ def _backends(postgres_url: str, where: Path) -> Iterator[tuple[str, Any]]:
 
     yield "SQLite", sqlite
     if postgres_url:
-        yield "PostgreSQL", _postgres(normalize_database_url(postgres_url))
-
-
-def _postgres(base: str) -> Any:
-    @contextmanager
-    def fresh_schema(size: int) -> Iterator[str]:
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(base)
-        with admin.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        separator = "&" if "?" in base else "?"
-        url = f"{base}{separator}options=-csearch_path%3D{schema}"
-        try:
-            engine = make_engine(url)
-            upgrade(engine)
-            fill(engine, size)
-            engine.dispose()
-            yield url
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
-
-    return fresh_schema
+        yield "PostgreSQL", partial(postgres_copy, normalize_database_url(postgres_url))
 
 
 if __name__ == "__main__":

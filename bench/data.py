@@ -1,11 +1,13 @@
 """Grow a focusbot database to a size: pain points with their themes and reporters, focus
-events, milestones and scheduled posts, bulk-inserted through the tables (not the domain)."""
+events, milestones, maker schedules with their calendars' meetings, and scheduled posts,
+bulk-inserted through the tables (not the domain)."""
 
 import csv
 import random
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from sqlalchemy.engine import Engine
 from storage.db import make_engine
 from storage.digest import DigestSchedule
 from storage.focus import FocusEvent, FocusItem, FocusList
+from storage.maker import MakerCalendar, MakerMeeting, MakerMember, MakerSchedule
 from storage.milestones import Milestone, MilestoneBoard, MilestoneEvent
 from storage.pain import PainPoint, PainReport, PainTheme
 from storage.schedule import ScheduledPost
@@ -25,12 +28,16 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
 SAMPLES = ROOT / "tests" / "data" / "pain_points.csv"
 # Bump when the generated data changes, so cached databases are rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 
 TEAM = "T0LOCAL"
 DIGEST_CHANNEL = "C0BENCH00"
 CHANNELS = tuple(f"C0BENCH{index:02d}" for index in range(10))
 PEOPLE = tuple(f"U0BENCH{index:03d}" for index in range(120))
+OPEN_MILESTONES_PER_BOARD = 12  # the newest; a team's board, whatever its history
+MEMBERS_PER_CHANNEL = len(PEOPLE) // len(CHANNELS)
+CALENDARS_PER_CHANNEL = 4  # the members who linked their calendar
+MEETINGS_AROUND_NOW = (timedelta(days=-14), timedelta(days=90))  # two a workday per calendar
 HISTORY = timedelta(days=730)
 POINTS_PER_THEME = 4
 # "Now" of every dataset: data ends here, and measurements run at this moment.
@@ -87,6 +94,27 @@ def working_copy(size: int, where: Path) -> str:
     return f"sqlite:///{target}"
 
 
+@contextmanager
+def postgres_copy(base_url: str, size: int) -> Iterator[str]:
+    """Fill a throw-away schema of a PostgreSQL database with a dataset; yield its URL."""
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base_url else "?"
+    url = f"{base_url}{separator}options=-csearch_path%3D{schema}"
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+        fill(engine, size)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
 def fill(engine: Engine, size: int, seed: int = 7) -> None:
     """Insert a dataset of `size` pain points and everything that goes with them."""
     rng = random.Random(seed)
@@ -108,6 +136,10 @@ def fill(engine: Engine, size: int, seed: int = 7) -> None:
         put(_table(MilestoneBoard), _boards())
         put(_table(Milestone), _milestones(size, rng))
         put(_table(MilestoneEvent), _milestone_events(size, rng))
+        put(_table(MakerSchedule), _maker_schedules())
+        put(_table(MakerMember), _maker_members())
+        put(_table(MakerCalendar), _maker_calendars())
+        put(_table(MakerMeeting), _maker_meetings(rng))
         put(_table(ScheduledPost), _sent_posts(size, rng))
         if connection.dialect.name == "postgresql":
             _reset_sequences(connection)
@@ -304,17 +336,22 @@ def _boards() -> Iterator[dict[str, Any]]:
 
 
 def _milestones(size: int, rng: random.Random) -> Iterator[dict[str, Any]]:
-    for milestone_id in range(1, max(size // 20, 10) + 1):
+    count = max(size // 20, 10)
+    for milestone_id in range(1, count + 1):
         created_at = _moment(rng)
         board_id = (milestone_id - 1) % len(CHANNELS) + 1
+        is_open = milestone_id > count - OPEN_MILESTONES_PER_BOARD * len(CHANNELS)
+        target = created_at + timedelta(days=rng.randrange(30, 300))
+        if is_open:
+            target = NOW + timedelta(days=rng.randrange(14, 200))
         yield {
             "id": milestone_id,
             "board_id": board_id,
             "number": (milestone_id - 1) // len(CHANNELS) + 1,
             "title": f"Launch {rng.choice(PLACES)}",
-            "target": (created_at + timedelta(days=rng.randrange(30, 300))).date(),
+            "target": target.date(),
             "confidence": rng.randrange(10, 100, 10),
-            "state": rng.choices(("open", "achieved", "dropped"), (20, 70, 10))[0],
+            "state": "open" if is_open else rng.choices(("achieved", "dropped"), (85, 15))[0],
             "created_by": rng.choice(PEOPLE),
             "created_at": created_at,
             "revisit_anchor": created_at,
@@ -339,6 +376,83 @@ def _milestone_events(size: int, rng: random.Random) -> Iterator[dict[str, Any]]
             "reason": "",
             "confidence": 50,
         }
+
+
+def members_of(channel: str) -> tuple[str, ...]:
+    """Return the people who belong to a channel's team (they used `/maker` there)."""
+    first = CHANNELS.index(channel) * MEMBERS_PER_CHANNEL
+    return PEOPLE[first : first + MEMBERS_PER_CHANNEL]
+
+
+def _maker_schedules() -> Iterator[dict[str, Any]]:
+    for channel in CHANNELS:
+        yield {
+            "enterprise_id": "",
+            "team_id": TEAM,
+            "channel_id": channel,
+            "timezone": "Europe/Berlin",
+            "windows": "540-585,780-840,990-1050",
+            "day_start": 9 * 60,
+            "day_end": 17 * 60 + 30,
+            "meeting_free_days": "2",
+            "long_minutes": 30,
+            "big_attendees": 6,
+            "defer_posts": True,
+            "updated_by": members_of(channel)[0],
+            "updated_at": NOW - HISTORY,
+        }
+
+
+def _maker_members() -> Iterator[dict[str, Any]]:
+    for channel in CHANNELS:
+        for person in members_of(channel):
+            yield {
+                "enterprise_id": "",
+                "team_id": TEAM,
+                "channel_id": channel,
+                "user_id": person,
+                "seen_at": NOW,
+            }
+
+
+def _calendar_owners() -> list[str]:
+    return [
+        person for channel in CHANNELS for person in members_of(channel)[:CALENDARS_PER_CHANNEL]
+    ]
+
+
+def _maker_calendars() -> Iterator[dict[str, Any]]:
+    # No poll is scheduled for them: nothing ever fetches these addresses.
+    for calendar_id, person in enumerate(_calendar_owners(), start=1):
+        yield {
+            "id": calendar_id,
+            "enterprise_id": "",
+            "team_id": TEAM,
+            "user_id": person,
+            "url": f"https://calendar.invalid/{person}.ics",
+            "linked_at": NOW - HISTORY,
+            "last_read_at": NOW,
+            "expanded_at": NOW,
+            "unreadable_entries": 0,
+        }
+
+
+def _maker_meetings(rng: random.Random) -> Iterator[dict[str, Any]]:
+    first, last = (NOW + offset for offset in MEETINGS_AROUND_NOW)
+    days = [first + timedelta(days=n) for n in range((last - first).days)]
+    for calendar_id in range(1, len(_calendar_owners()) + 1):
+        for day in (day for day in days if day.weekday() < 5):
+            for slot in range(2):
+                start = day.replace(hour=rng.randrange(7, 16), minute=rng.choice((0, 30)))
+                yield {
+                    "calendar_id": calendar_id,
+                    "occurrence_key": f"{day.date().isoformat()}-{slot}",
+                    "start": start,
+                    "end": start + timedelta(minutes=rng.choice((30, 45, 60))),
+                    "people": rng.randrange(2, 12),
+                    "organizer": "",
+                    "summary": "Sync",
+                }
 
 
 def _sent_posts(size: int, rng: random.Random) -> Iterator[dict[str, Any]]:
@@ -368,6 +482,7 @@ def _reset_sequences(connection: Any) -> None:
         "focus_item",
         "milestone_board",
         "milestone",
+        "maker_calendar",
     )
     for table in tables:
         connection.execute(

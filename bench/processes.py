@@ -75,6 +75,11 @@ class Server:
     _pipe: Connection
     _process: Any
 
+    @property
+    def pid(self) -> int:
+        """Return the server process's id."""
+        return int(self._process.pid)
+
     def stop(self) -> float:
         """Stop the server; return its peak memory in MB."""
         self._pipe.send("stop")

@@ -16,12 +16,18 @@ PAIN_P99_TARGET_MS, DIGEST_TARGET_MS, RATIO_TARGET, MEMORY_TARGET_MB = 100, 1000
 
 def write(results: dict[str, Any]) -> None:
     """Replace the figures in BENCHMARKS.md with these, and redraw the plot."""
-    figures = "\n".join([START, *_figures(results), END])
-    current = BENCHMARKS.read_text() if BENCHMARKS.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    head, _, rest = current.partition(START)
-    _, _, tail = rest.partition(END)
-    BENCHMARKS.write_text(head + figures + tail)
+    replace_section(START, END, _figures(results))
     _plot(results["growth"])
+
+
+def replace_section(start: str, end: str, lines: list[str]) -> None:
+    """Replace what BENCHMARKS.md holds between two markers (added at its end if missing)."""
+    current = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
+    if start not in current:
+        current += f"\n{start}\n{end}\n"
+    head, _, rest = current.partition(start)
+    _, _, tail = rest.partition(end)
+    BENCHMARKS.write_text(head + "\n".join([start, *lines, end]) + tail)
 
 
 def machine() -> str:

@@ -1,0 +1,115 @@
+"""`focusbot run --http --workers N` on PostgreSQL under 64 connections: does it scale with N?"""
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.answers import AnswerBook, answer_receiver
+from bench.command_load import closed_loop, cpu_seconds, wait_until_idle
+from bench.command_mix import Signer, plans
+from bench.data import postgres_copy
+from bench.processes import BOT_TOKEN, SIGNING_SECRET, fake_slack_process
+from bot.runtime.settings import normalize_database_url
+
+WORKERS = (1, 2, 4)
+KINDS = ("/focus", "/pain <text>")
+LANES, PER_LANE = 64, 6
+
+
+def measure(postgres_url: str, size: int) -> dict[str, Any]:
+    """Per number of workers and command: throughput, latencies, failures and CPU per request."""
+    found: dict[str, Any] = {}
+    print(f"  filling PostgreSQL with {size:,} pain points …", flush=True)
+    with (
+        postgres_copy(normalize_database_url(postgres_url), size) as database_url,
+        fake_slack_process() as slack_url,
+        answer_receiver() as book,
+    ):
+        signer = Signer(book.url)
+        for workers in WORKERS:
+            print(f"  {workers} worker(s) …", flush=True)
+            with _focusbot(workers, slack_url, database_url) as (port, pids):
+                found[str(workers)] = _measure_one(port, pids, book, signer)
+    return found
+
+
+def _measure_one(port: int, pids: list[int], book: AnswerBook, signer: Signer) -> dict[str, Any]:
+    found = {}
+    for seed, kind in enumerate(KINDS, start=1):
+        # Enough for every worker to build what it builds on first use (the similarity index).
+        closed_loop(port, [plans(kind, lane, 3, seed) for lane in range(LANES)], book, signer)
+        wait_until_idle(pids)
+        lanes = [plans(kind, lane, PER_LANE, seed + 100) for lane in range(LANES)]
+        before = sum(cpu_seconds(pid) for pid in pids)
+        load = closed_loop(port, lanes, book, signer)
+        spent = sum(cpu_seconds(pid) for pid in pids) - before
+        found[kind] = load.summary() | {
+            "cpu_ms": spent * 1000 / len(load.outcomes),
+            "load_average": os.getloadavg()[0],
+        }
+    return found
+
+
+@contextmanager
+def _focusbot(workers: int, slack_url: str, database_url: str) -> Iterator[tuple[int, list[int]]]:
+    """Run `focusbot run --http --workers N`; yield its port and the ids of its processes."""
+    port = _free_port()
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SLACK_", "DATABASE_", "PAIN_", "LOG_"))
+    } | {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_url,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "ERROR",
+    }
+    command = [str(Path(sys.executable).parent / "focusbot"), "run", "--http"]
+    command += ["--port", str(port), "--workers", str(workers)]
+    with tempfile.TemporaryDirectory() as nowhere:  # no .env is read
+        process = subprocess.Popen(command, env=environment, cwd=nowhere)
+        try:
+            _wait_for_health(port, process)
+            parent = psutil.Process(process.pid)
+            yield port, [parent.pid, *(child.pid for child in parent.children(recursive=True))]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_health(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"focusbot stopped at start-up ({process.returncode})")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("focusbot did not answer /healthz within two minutes")
