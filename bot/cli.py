@@ -26,6 +26,7 @@ from bot.runtime.problems import SetupError, explain
 from bot.runtime.services import pain_matcher_for
 from bot.runtime.settings import Settings
 from bot.runtime.socket_mode import SocketModeRefused, SocketModeRunner, wait_for_slack
+from handlers import pain as pain_handlers
 from storage.db import make_engine
 from storage.schema import current_revision, head_revision, is_current, upgrade
 
@@ -250,6 +251,7 @@ def _run_socket_mode(settings: Settings, engine: Engine) -> None:
         focusbot = create_focusbot(settings, engine=engine)
         runner = SocketModeRunner(focusbot.app, focusbot.services)
         focusbot.scheduler.start(settings.scheduler_tick_seconds)
+        pain_handlers.warm_up(focusbot.services)
         try:
             runner.start()
             runner.wait()

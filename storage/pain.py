@@ -186,6 +186,25 @@ def texts_of(session: Session, ids: Sequence[int]) -> list[tuple[int, str]]:
     return [(int(point_id or 0), text) for point_id, text in rows]
 
 
+def texts_after(
+    session: Session, workspace: Workspace, after_id: int, limit: int
+) -> list[tuple[int, str]]:
+    """Return (id, text) of the workspace's next pain points above an id, by id."""
+    rows = session.exec(
+        select(PainPoint.id, PainPoint.text)
+        .where(*in_workspace(workspace), col(PainPoint.id) > after_id)
+        .order_by(col(PainPoint.id))
+        .limit(limit)
+    )
+    return [(int(point_id or 0), text) for point_id, text in rows]
+
+
+def workspaces_with_points(session: Session) -> list[Workspace]:
+    """Return the workspaces that logged pain points."""
+    rows = session.exec(select(PainTheme.team_id, PainTheme.enterprise_id).distinct())
+    return [Workspace(team_id, enterprise_id) for team_id, enterprise_id in rows]
+
+
 def all_texts(session: Session, workspace: Workspace) -> Iterator[tuple[int, str]]:
     """Yield (id, text) of every pain point of the workspace, by id."""
     rows = session.exec(

@@ -98,6 +98,23 @@ def test_demand_follows_what_another_process_logged_and_merged(
         other_process.dispose()
 
 
+def test_warming_up_at_start_loads_the_index_a_new_process_then_matches_against(
+    engine: Engine, database_url: str
+) -> None:
+    with session_scope(engine) as session:
+        for number in range(5):
+            pain.log_pain(session, TEAM, "U1", "C1", f"Complaint {number} about the GPU queue", NOW)
+    started = make_engine(database_url)
+    try:
+        pain.warm_up(started, Matcher())
+        with session_scope(started) as session:
+            assert len(synced_index(session, TEAM, Matcher())) == 5
+            logged = pain.log_pain(session, TEAM, "U2", "C1", "The GPU queue is slow again", NOW)
+        assert logged.grouped
+    finally:
+        started.dispose()
+
+
 def test_a_theme_emptied_by_a_merge_still_has_a_title(engine: Engine) -> None:
     with session_scope(engine) as session:
         pain.log_pain(session, TEAM, "U1", "C1", "No access to the events table", NOW)

@@ -19,6 +19,7 @@ from waitress import serve as waitress_serve
 from bot.app.factory import Focusbot
 from bot.app.intake import refusal_of
 from bot.runtime import metrics
+from handlers import pain as pain_handlers
 from storage.inbox import write_probe
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ def _serve_worker(make_focusbot: Callable[[], Focusbot], listener: socket.socket
     focusbot = make_focusbot()
     settings = focusbot.services.settings
     focusbot.scheduler.start(settings.scheduler_tick_seconds)
+    pain_handlers.warm_up(focusbot.services)
     try:
         waitress_serve(
             wsgi_app(focusbot), sockets=[listener], threads=settings.web_threads, ident="focusbot"

@@ -48,7 +48,7 @@ from bot.pain.review import (
     split,
     themes_for_review,
 )
-from bot.pain.similar import reindex
+from bot.pain.similar import reindex, warm_up
 from bot.pain.themes import (
     DM_KIND,
     ThemeDemand,
@@ -115,5 +115,6 @@ __all__ = [
     "themes_for_review",
     "top_themes",
     "view_point",
+    "warm_up",
     "weekly_demand",
 ]

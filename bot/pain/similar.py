@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.pain.demand import synced_ledger
 from bot.pain.embedding import EmbeddingUnavailable, Matcher
 from bot.pain.matching import RULES, Blend, Label, PainIndex, apply_labels, to_join, to_show
 from storage import pain as store
@@ -25,25 +26,48 @@ _INDEXES_LOCK = threading.Lock()
 # Ids are handed out before commit, so a transaction may commit a lower id after a higher one was
 # indexed; looking back this far picks such late commits up.
 _LATE_COMMIT_WINDOW = 200
+# While the index is warmed at start, a /pain waits this long for it, then matches against what
+# is loaded so far, so that it still answers within Slack's three seconds.
+WARMING_WAIT_SECONDS = 1.5
+_WARM_CHUNK = 2000
+_WARMING: "weakref.WeakKeyDictionary[Engine, dict[Workspace, threading.Event]]" = (
+    weakref.WeakKeyDictionary()
+)
 # Pain points indexed without a vector get one once `focusbot pain reindex` stored it.
 _VECTOR_RECHECK_SECONDS = 30.0
 _VECTOR_RECHECK_BATCH = 2000
 
 
-def _index_of(session: Session) -> dict[Workspace, PainIndex]:
+def _engine_of(session: Session) -> Engine:
     bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _index_of(session: Session) -> dict[Workspace, PainIndex]:
     with _INDEXES_LOCK:
-        return _INDEXES.setdefault(engine, {})
+        return _INDEXES.setdefault(_engine_of(session), {})
+
+
+def _index_for(
+    indexes: dict[Workspace, PainIndex], workspace: Workspace, matcher: Matcher
+) -> PainIndex:
+    with _INDEXES_LOCK:
+        index = indexes.get(workspace)
+        if index is None or (index.blend, index.model) != (matcher.active_blend, matcher.model):
+            index = indexes[workspace] = PainIndex(matcher.active_blend, matcher.model)
+        return index
 
 
 def synced_index(session: Session, workspace: Workspace, matcher: Matcher) -> PainIndex:
     """Return the workspace's index, brought up to date with committed pain points."""
     indexes = _index_of(session)
     with _INDEXES_LOCK:
-        index = indexes.get(workspace)
-        if index is None or (index.blend, index.model) != (matcher.active_blend, matcher.model):
-            index = indexes[workspace] = PainIndex(matcher.active_blend, matcher.model)
+        warming = _WARMING.get(_engine_of(session), {}).get(workspace)
+    if warming is not None and not warming.wait(WARMING_WAIT_SECONDS):
+        loading = indexes.get(workspace)
+        if loading is not None:
+            return loading  # still loading at start: match against what is loaded so far
+    index = _index_for(indexes, workspace, matcher)
     with index.lock:
         if not len(index):
             rows: Iterable[tuple[int, str]] = store.all_texts(session, workspace)
@@ -69,6 +93,52 @@ def synced_index(session: Session, workspace: Workspace, matcher: Matcher) -> Pa
             index.labels = [Label(*row) for row in vectors.labels_of(session, workspace)]
             index.label_count = count
     return index
+
+
+def warm_up(engine: Engine, matcher: Matcher) -> None:
+    """Load every workspace's index and demand before the first /pain needs them (at start)."""
+    with session_scope(engine) as session:
+        workspaces = store.workspaces_with_points(session)
+    for workspace in workspaces:
+        _warm_index(engine, workspace, matcher)
+        with session_scope(engine) as session:
+            synced_index(session, workspace, matcher)  # the labels, and what came in meanwhile
+            synced_ledger(session, workspace)
+
+
+def _warm_index(engine: Engine, workspace: Workspace, matcher: Matcher) -> None:
+    """Load the index a chunk at a time; a /pain meanwhile matches against what is loaded."""
+    warming = threading.Event()
+    with _INDEXES_LOCK:
+        indexes = _INDEXES.setdefault(engine, {})
+        indexes[workspace] = index = PainIndex(matcher.active_blend, matcher.model)
+        _WARMING.setdefault(engine, {})[workspace] = warming
+    loaded = False
+    try:
+        after = 0
+        while rows := _chunk_after(engine, workspace, index.model, after):
+            with index.lock:
+                for point_id, text, vector in rows:
+                    index.add(point_id, text, vector)
+            after = rows[-1][0]
+        loaded = True
+    finally:
+        with _INDEXES_LOCK:
+            if not loaded and indexes.get(workspace) is index:
+                del indexes[workspace]  # half loaded: the next /pain loads it afresh
+            del _WARMING[engine][workspace]
+        warming.set()
+
+
+def _chunk_after(
+    engine: Engine, workspace: Workspace, model: str | None, after: int
+) -> list[tuple[int, str, np.ndarray | None]]:
+    with session_scope(engine) as session:
+        rows = store.texts_after(session, workspace, after, _WARM_CHUNK)
+        found = (
+            vectors.vectors_of(session, [point_id for point_id, _ in rows], model) if model else {}
+        )
+    return [(point_id, text, _decoded(found.get(point_id))) for point_id, text in rows]
 
 
 def _fill_vectors(session: Session, index: PainIndex) -> None:

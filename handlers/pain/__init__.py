@@ -1,11 +1,15 @@
 """`/pain`, its buttons, the review modal, the message shortcut, the reaction and the digest."""
 
+import logging
+import threading
+
 from slack_bolt import App
 
 from bot import pain
 from bot.common import digest
 from bot.common.digest import DigestSectionBuilder
 from bot.runtime.scheduler import Deliverer
+from bot.runtime.services import Services
 from handlers import digest as digest_view
 from handlers.pain.capture import (
     LOG_SHORTCUT,
@@ -29,6 +33,7 @@ from handlers.pain.review import (
 from handlers.pain.views import REVIEW_ACTION, SAME_ACTION, SEPARATE_ACTION, home_section
 
 COMMAND = "/pain"
+log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
@@ -40,6 +45,18 @@ def register(app: App) -> None:
     app.view(REVIEW_VIEW)(on_review_submitted)
     app.shortcut(LOG_SHORTCUT)(on_log_shortcut)
     app.event("reaction_added")(on_reaction_added)
+
+
+def warm_up(services: Services) -> None:
+    """Load the pain point indexes in the background at start, so the first /pain is quick."""
+
+    def load() -> None:
+        try:
+            pain.warm_up(services.engine, services.pain_matcher)
+        except Exception:  # the first /pain then loads what it needs itself
+            log.exception("warming the pain point indexes failed")
+
+    threading.Thread(target=load, name="focusbot-pain-warm-up", daemon=True).start()
 
 
 DELIVERERS: dict[str, Deliverer] = {
@@ -62,4 +79,5 @@ __all__ = [
     "THEME_BLOCK",
     "home_section",
     "register",
+    "warm_up",
 ]
