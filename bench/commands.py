@@ -58,7 +58,7 @@ def main() -> None:
             print("workers: skipped, no --postgres-url (or BENCH_DATABASE_URL)")
             continue
         else:
-            figures = {"workers": worker_scaling.measure(args.postgres_url, DATA_SIZE)}
+            figures = worker_scaling.measure(args.postgres_url, DATA_SIZE)
         figures |= _when(started, load)
         results[part] = figures
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")

@@ -30,6 +30,11 @@ def write(results: dict[str, Any], baseline: dict[str, Any]) -> None:
     replace_section(START, END, lines)
 
 
+def _num(value: float, digits: int = 0) -> str:
+    """Format a figure; none (NaN: nothing was answered) as a dash."""
+    return "—" if math.isnan(value) else f"{value:.{digits}f}"
+
+
 def _mark(met: bool) -> str:
     return "✓" if met else "✗"
 
@@ -74,9 +79,9 @@ def cpu_table(part: dict[str, Any]) -> list[str]:
         lines.append(
             f"| `{kind}` | {bot['cpu_ms']:.1f} / {bare['cpu_ms']:.1f} | "
             f"{ratios[kind]:.1f}× ({verdict}) "
-            f"| {bot['one']['answer_p50_ms']:.1f} / {bare['one']['answer_p50_ms']:.1f} "
+            f"| {_num(bot['one']['answer_p50_ms'], 1)} / {bare['one']['answer_p50_ms']:.1f} "
             f"| {many['throughput']:.0f} / {bare['at_64']['throughput']:.0f} "
-            f"| {many['ack_p99_ms']:.0f} | {many['answer_p99_ms']:.0f} "
+            f"| {many['ack_p99_ms']:.0f} | {_num(many['answer_p99_ms'])} "
             f"| {lazy} of {bot['one']['requests'] + many['requests']} | {failures} |"
         )
     lines.append("")
@@ -101,7 +106,8 @@ def burst_table(part: dict[str, Any]) -> list[str]:
             f"| {name} | {late} {_mark(late <= BURST_LATE_TARGET)} "
             f"| {found['ack_p50_ms'] / 1000:.2f} / {found['ack_max_ms'] / 1000:.2f} "
             f"| {answered} of {found['requests']} {_mark(answered == found['requests'])} "
-            f"| {found['answer_p50_ms'] / 1000:.2f} / {found['answer_max_ms'] / 1000:.2f} "
+            f"| {_num(found['answer_p50_ms'] / 1000, 2)} "
+            f"/ {_num(found['answer_max_ms'] / 1000, 2)} "
             f"| {found['lazy']} | {found['cpu_ms']:.1f} |"
         )
     lines.append("")
@@ -110,7 +116,7 @@ def burst_table(part: dict[str, Any]) -> list[str]:
 
 def speedups(part: dict[str, Any], kind: str) -> dict[str, float]:
     """Return the throughput of each number of workers over one worker's, for a command."""
-    one = part["workers"]["1"][kind]["throughput"]
+    one = part["workers"]["1"][kind]["throughput"] or math.nan  # none answered: no ratio
     return {n: found[kind]["throughput"] / one for n, found in part["workers"].items()}
 
 
@@ -131,12 +137,21 @@ def workers_table(part: dict[str, Any]) -> list[str]:
         for workers, found in part["workers"].items():
             found = found[kind]
             lines.append(
-                f"| {workers} | `{kind}` | {found['throughput']:.0f} ({gains[workers]:.2f}×) "
-                f"| {found['ack_p99_ms']:.0f} | {found['answer_p99_ms']:.0f} "
+                f"| {workers} | `{kind}` | {found['throughput']:.0f} "
+                f"({_num(gains[workers], 2)}×) | {found['ack_p99_ms']:.0f} "
+                f"| {_num(found['answer_p99_ms'])} "
                 f"| {found['failures']} | {found['cpu_ms']:.1f} | {found['load_average']:.1f} |"
             )
     gain = speedups(part, "/focus").get("2", math.nan)
     failed = sum(found[kind]["failures"] for found in part["workers"].values() for kind in kinds)
+    left = {n: count for n, count in part.get("left_running", {}).items() if count}
+    if left:
+        lines += [
+            "",
+            "Worker processes still running after their parent stopped on SIGTERM (then killed): "
+            + ", ".join(f"{count} of {n}" for n, count in left.items())
+            + ".",
+        ]
     lines += [
         "",
         f"Targets: `/focus` with 2 workers ≥ {WORKERS_SPEEDUP_TARGET}× one worker's throughput — "
@@ -187,8 +202,10 @@ def before_after(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
             rows.append(
                 (
                     f"`{kind}` throughput with 1 / 2 / 4 workers (failures)",
-                    " / ".join(f"{gain:.2f}×" for gain in old_gain.values()) + f" ({old_fail})",
-                    " / ".join(f"{gain:.2f}×" for gain in new_gain.values()) + f" ({new_fail})",
+                    " / ".join(f"{_num(gain, 2)}×" for gain in old_gain.values())
+                    + f" ({old_fail})",
+                    " / ".join(f"{_num(gain, 2)}×" for gain in new_gain.values())
+                    + f" ({new_fail})",
                 )
             )
     if not rows:

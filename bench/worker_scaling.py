@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +19,32 @@ import psutil
 from bench.answers import AnswerBook, answer_receiver
 from bench.command_load import closed_loop, cpu_seconds, wait_until_idle
 from bench.command_mix import Signer, plans
-from bench.data import postgres_copy
+from bench.data import CACHE, postgres_copy
 from bench.processes import BOT_TOKEN, SIGNING_SECRET, fake_slack_process
 from bot.runtime.settings import normalize_database_url
 
 WORKERS = (1, 2, 4)
 KINDS = ("/focus", "/pain <text>")
 LANES, PER_LANE = 64, 6
+BUDGET_SECONDS = 30.0  # per load: no lane starts a command later (each sends one at least)
+
+
+@dataclass
+class Running:
+    """A focusbot serving over HTTP: its port, its processes, and those left after stopping it."""
+
+    port: int
+    pids: list[int]
+    left_running: int = 0
 
 
 def measure(postgres_url: str, size: int) -> dict[str, Any]:
-    """Per number of workers and command: throughput, latencies, failures and CPU per request."""
+    """Per number of workers and command: throughput, latencies, failures and CPU per request.
+
+    Also how many processes of each run were still running once its parent had stopped.
+    """
     found: dict[str, Any] = {}
+    left: dict[str, int] = {}
     print(f"  filling PostgreSQL with {size:,} pain points …", flush=True)
     with (
         postgres_copy(normalize_database_url(postgres_url), size) as database_url,
@@ -39,20 +54,23 @@ def measure(postgres_url: str, size: int) -> dict[str, Any]:
         signer = Signer(book.url)
         for workers in WORKERS:
             print(f"  {workers} worker(s) …", flush=True)
-            with _focusbot(workers, slack_url, database_url) as (port, pids):
-                found[str(workers)] = _measure_one(port, pids, book, signer)
-    return found
+            with _focusbot(workers, slack_url, database_url) as running:
+                found[str(workers)] = _measure_one(running.port, running.pids, book, signer)
+            left[str(workers)] = running.left_running
+    return {"workers": found, "left_running": left}
 
 
 def _measure_one(port: int, pids: list[int], book: AnswerBook, signer: Signer) -> dict[str, Any]:
     found = {}
     for seed, kind in enumerate(KINDS, start=1):
         # Enough for every worker to build what it builds on first use (the similarity index).
-        closed_loop(port, [plans(kind, lane, 3, seed) for lane in range(LANES)], book, signer)
+        warmup = [plans(kind, lane, 3, seed) for lane in range(LANES)]
+        closed_loop(port, warmup, book, signer, BUDGET_SECONDS)
         wait_until_idle(pids)
         lanes = [plans(kind, lane, PER_LANE, seed + 100) for lane in range(LANES)]
         before = sum(cpu_seconds(pid) for pid in pids)
-        load = closed_loop(port, lanes, book, signer)
+        load = closed_loop(port, lanes, book, signer, BUDGET_SECONDS)
+        wait_until_idle(pids)
         spent = sum(cpu_seconds(pid) for pid in pids) - before
         found[kind] = load.summary() | {
             "cpu_ms": spent * 1000 / len(load.outcomes),
@@ -62,8 +80,8 @@ def _measure_one(port: int, pids: list[int], book: AnswerBook, signer: Signer) -
 
 
 @contextmanager
-def _focusbot(workers: int, slack_url: str, database_url: str) -> Iterator[tuple[int, list[int]]]:
-    """Run `focusbot run --http --workers N`; yield its port and the ids of its processes."""
+def _focusbot(workers: int, slack_url: str, database_url: str) -> Iterator[Running]:
+    """Run `focusbot run --http --workers N` until SIGTERM; kill what outlives its parent."""
     port = _free_port()
     environment = {
         key: value
@@ -78,12 +96,21 @@ def _focusbot(workers: int, slack_url: str, database_url: str) -> Iterator[tuple
     }
     command = [str(Path(sys.executable).parent / "focusbot"), "run", "--http"]
     command += ["--port", str(port), "--workers", str(workers)]
-    with tempfile.TemporaryDirectory() as nowhere:  # no .env is read
-        process = subprocess.Popen(command, env=environment, cwd=nowhere)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    log = CACHE / f"workers-{workers}.log"  # what focusbot said, errors included
+    with (
+        tempfile.TemporaryDirectory() as nowhere,  # no .env is read
+        log.open("w") as output,
+    ):
+        process = subprocess.Popen(
+            command, env=environment, cwd=nowhere, stdout=output, stderr=subprocess.STDOUT
+        )
         try:
             _wait_for_health(port, process)
             parent = psutil.Process(process.pid)
-            yield port, [parent.pid, *(child.pid for child in parent.children(recursive=True))]
+            children = parent.children(recursive=True)
+            running = Running(port, [parent.pid, *(child.pid for child in children)])
+            yield running
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -91,6 +118,10 @@ def _focusbot(workers: int, slack_url: str, database_url: str) -> Iterator[tuple
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            _, alive = psutil.wait_procs(children, timeout=5)
+            running.left_running = len(alive)
+            for child in alive:  # they would hold their database connections
+                child.kill()
 
 
 def _free_port() -> int:
