@@ -74,7 +74,8 @@ def log_pain(
     )
     if vector is not None and matcher.model is not None:
         pain_matching.save_vector(session, point.id or 0, matcher.model, vector.tobytes())
-    add_report(session, workspace, point, reporter, now)
+    # A pain point just made has no reports yet: its reporter needs no check for a duplicate.
+    session.add(_report(workspace, point, reporter, now))
     check_threshold(session, workspace, theme, now)
     return Logged(point, theme, found.group is not None, tuple(found.similar))
 
@@ -114,18 +115,21 @@ def add_report(
         return False
     try:
         with session.begin_nested():
-            session.add(
-                PainReport(
-                    enterprise_id=workspace.enterprise_id,
-                    team_id=workspace.team_id,
-                    pain_id=point.id,
-                    user_id=user_id,
-                    at=now,
-                )
-            )
+            session.add(_report(workspace, point, user_id, now))
     except IntegrityError:
         return False  # the same person, a moment ago
     return True
+
+
+def _report(workspace: Workspace, point: PainPoint, user_id: str, now: datetime) -> PainReport:
+    assert point.id is not None
+    return PainReport(
+        enterprise_id=workspace.enterprise_id,
+        team_id=workspace.team_id,
+        pain_id=point.id,
+        user_id=user_id,
+        at=now,
+    )
 
 
 def point_numbered(session: Session, workspace: Workspace, number: int) -> PainPoint:
