@@ -212,26 +212,27 @@ def run(
                 ),
                 key=lambda work: work.cpu_ms,
             )
-            rows.append((name, work, bare_work))
+            profiler = cProfile.Profile()
+            measure(app, requests_for(name, 50, response_url), expected, None, profiler)
+            calls = pstats.Stats(profiler).total_calls / (50 * len(COMMANDS[name]))  # type: ignore[attr-defined]
+            rows.append((name, work, bare_work, calls))
             if show_statements:
                 counter.seen.clear()
                 measure(app, requests_for(name, 1, response_url), expected, counter)
                 profiles[name + ", its statements"] = "\n".join(counter.seen)
             if profile:
-                profiler = cProfile.Profile()
-                measure(app, requests_for(name, commands, response_url), expected, None, profiler)
                 profiles[name] = _top(profiler, top)
     print(f"best of {repeats} × {commands} commands each, {database_url.split('://')[0]}")
     print(
         "| command | CPU ms / request | bare CPU ms | ratio "
-        "| SQL statements / request | transactions / request |"
+        "| SQL statements / request | transactions / request | Python calls / request |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, work, bare_work in rows:
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, work, bare_work, calls in rows:
         print(
             f"| `{name}` | {work.cpu_ms:.2f} | {bare_work.cpu_ms:.2f} "
             f"| {work.cpu_ms / bare_work.cpu_ms:.1f}× | {work.statements:.1f} "
-            f"| {work.transactions:.1f} |"
+            f"| {work.transactions:.1f} | {calls:,.0f} |"
         )
     for name, text in profiles.items():
         print(f"\n## {name}\n{text}")
