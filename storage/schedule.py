@@ -1,10 +1,12 @@
 """The durable outbox: every post the bot will make later is a row here."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Text, bindparam, delete, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.base import UTCDateTime
@@ -39,6 +41,20 @@ def find_by_key(session: Session, idempotency_key: str) -> ScheduledPost | None:
     return session.exec(
         select(ScheduledPost).where(ScheduledPost.idempotency_key == idempotency_key)
     ).first()
+
+
+def add_unless_taken(session: Session, values: Mapping[str, Any]) -> bool:
+    """Add a post in one statement unless its idempotency key is taken; True when it was added."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(ScheduledPost)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(col(ScheduledPost.id))
+    )
+    session.flush()  # a post added through the session before this one goes first
+    return session.execute(statement).first() is not None
 
 
 def _due(now: datetime) -> ColumnElement[bool]:

@@ -10,7 +10,6 @@ from sqlmodel import Session
 from bot.common.recurrence import next_weekly
 from storage import schedule
 from storage.base import Workspace
-from storage.db import add_or_take_existing
 from storage.schedule import ScheduledPost
 
 KEEP_FINISHED_POSTS = timedelta(days=30)
@@ -26,26 +25,32 @@ def schedule_post(
     key: str,
     now: datetime,
     payload: Mapping[str, Any] | None = None,
-) -> ScheduledPost:
-    """Put a post in the outbox; the same key never makes a second post."""
-    existing = schedule.find_by_key(session, key)
-    if existing is not None:
-        if existing.state == schedule.CANCELLED:
-            _revive(existing, due_at, payload)
-        return existing
-    post = ScheduledPost(
-        enterprise_id=workspace.enterprise_id,
-        team_id=workspace.team_id,
-        channel_id=channel_id,
-        kind=kind,
-        payload=json.dumps(dict(payload or {})),
-        due_at=due_at,
-        next_attempt_at=due_at,
-        idempotency_key=key,
-        created_at=now,
+) -> None:
+    """Put a post in the outbox; the same key never makes a second post.
+
+    A post taken up again under a key that was cancelled is due anew.
+    """
+    added = schedule.add_unless_taken(
+        session,
+        {
+            "enterprise_id": workspace.enterprise_id,
+            "team_id": workspace.team_id,
+            "channel_id": channel_id,
+            "kind": kind,
+            "payload": json.dumps(dict(payload or {})),
+            "due_at": due_at,
+            "next_attempt_at": due_at,
+            "idempotency_key": key,
+            "state": schedule.PENDING,
+            "attempts": 0,
+            "created_at": now,
+        },
     )
-    post, _ = add_or_take_existing(session, post, lambda: schedule.find_by_key(session, key))
-    return post
+    if added:
+        return
+    existing = schedule.find_by_key(session, key)
+    if existing is not None and existing.state == schedule.CANCELLED:
+        _revive(existing, due_at, payload)
 
 
 def schedule_weekly(
