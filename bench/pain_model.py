@@ -2,15 +2,19 @@
 
 Needs PAIN_MODEL_PATH. Fills a workspace with pain points (each embedded and stored, as /pain
 does), then sends signed `/pain log` commands one at a time (concurrency 1) and reports p50 and
-p99 of the answers, and the process's resident memory before the model is loaded and after.
+p99 of the answers, the CPU time the process spent per command (server, fake Slack and client
+together, so an upper bound for the bot's own), the machine's load while measuring, and the
+process's resident memory before the model is loaded and after.
 """
 
 import argparse
 import csv
 import logging
+import os
 import random
 import statistics
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,8 +79,11 @@ def main() -> None:
             loaded = resident_mb()
             client.log(TEAM, "U1", "warm up the index")
             client.latencies.clear()
+            cpu_started = time.process_time()
             for number in range(arguments.requests):
                 client.log(TEAM, f"U{number % 9}", rng.choice(texts))
+            cpu_per_request = (time.process_time() - cpu_started) / arguments.requests
+            load = os.getloadavg()[0]
             latencies = sorted(client.latencies)
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000
@@ -85,6 +92,7 @@ def main() -> None:
         f"/pain over HTTP, {arguments.points} pain points, concurrency 1, {len(latencies)} requests"
     )
     print(f"  p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
+    print(f"  CPU time per command {cpu_per_request * 1000:.1f} ms; load average {load:.1f}")
     print(
         f"resident memory: {before:.0f} MB before the model, {loaded:.0f} MB with it and the index"
     )

@@ -21,7 +21,9 @@ from bot.pain.matching import Blend
 
 logger = logging.getLogger("focusbot.pain")
 
-MAX_TOKENS = 256
+# Complaints are a sentence or two (the longest labelled one is 79 word pieces); a longer text is
+# cut here, which keeps the cost of one /pain bounded.
+MAX_TOKENS = 128
 # After a failure the model is left alone this long, so /pain stays fast while it is down.
 PAUSE_AFTER_FAILURE_SECONDS = 60.0
 
@@ -56,6 +58,7 @@ class OnnxEmbedder:
         self.name = f"onnx:{folder.name}:{size}"
         self._session: Any = None
         self._tokenizer: Any = None
+        self._inputs: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -73,7 +76,12 @@ class OnnxEmbedder:
             try:
                 tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
                 options = onnxruntime.SessionOptions()
+                # One complaint at a time: a second thread costs more in handing over than it
+                # saves, and on a busy machine it waits for a core.
                 options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+                options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
                 session = onnxruntime.InferenceSession(
                     str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
                 )
@@ -83,6 +91,7 @@ class OnnxEmbedder:
                 ) from broken
             tokenizer.enable_truncation(MAX_TOKENS)
             tokenizer.enable_padding()
+            self._inputs = frozenset(node.name for node in session.get_inputs())
             self._tokenizer, self._session = tokenizer, session
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -100,10 +109,9 @@ class OnnxEmbedder:
         mask = np.array([encoding.attention_mask for encoding in encodings], dtype=np.int64)
         types = np.array([encoding.type_ids for encoding in encodings], dtype=np.int64)
         inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        wanted = {node.name for node in self._session.get_inputs()}
         try:
             (hidden,) = self._session.run(
-                ["last_hidden_state"], {k: v for k, v in inputs.items() if k in wanted}
+                ["last_hidden_state"], {k: v for k, v in inputs.items() if k in self._inputs}
             )
         except Exception as broken:
             raise EmbeddingUnavailable(f"the model failed: {broken}") from broken

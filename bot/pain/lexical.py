@@ -200,8 +200,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 # How much the terms count against their character n-grams (measured, see docs/PAIN_GROUPING.md).
 TERM_WEIGHT = 0.7
 NGRAM_SIZES = (3, 4, 5)
-# Below this many texts every query measures every indexed text's length afresh.
-EXACT_NORMS_UP_TO = 2000
 
 
 def _stem(word: str) -> str:
@@ -242,7 +240,13 @@ def ngrams(text: str) -> list[str]:
 
 
 class TfidfIndex:
-    """TF-IDF vectors of many texts over one kind of feature, appended to, queried by cosine."""
+    """TF-IDF vectors of many texts over one kind of feature, appended to, queried by cosine.
+
+    Every idf moves a little with each new text, and with it every text's length. A length is
+    kept as three sums per text that an idf change updates by feature, so a query measures no
+    text afresh: with g = log(1 + document frequency) and L = log(1 + texts) + 1, a feature's idf
+    is L - g and a text's squared length is L²·Σtf² - 2L·Σtf²g + Σtf²g².
+    """
 
     def __init__(self, features: Callable[[str], list[str]]) -> None:
         self._features = features
@@ -251,8 +255,10 @@ class TfidfIndex:
         self._postings_rows: list[array] = []
         self._postings_tf: list[array] = []
         self._doc_freq = array("q")
-        self._norms = np.zeros(0)
-        self._full_norms_at = 0
+        # Per text: Σtf², Σtf²g, Σtf²g², with each feature's g as it was when last folded in.
+        self._sums = np.zeros((0, 3))
+        self._folded_g = np.zeros(0)
+        self._folded_rows = 0
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
 
     def append(self, text: str) -> None:
@@ -271,8 +277,7 @@ class TfidfIndex:
             self._doc_freq[feature_id] += 1
             ids.append(feature_id)
             tfs.append(1.0 + math.log(count))
-        if not self._measures_all_next():
-            self._pending.append((np.array(ids, dtype=np.int64), np.array(tfs)))
+        self._pending.append((np.array(ids, dtype=np.int64), np.array(tfs, dtype=np.float32)))
 
     def scores(self, text: str) -> np.ndarray:
         """Return the cosine similarity of the text to every indexed row."""
@@ -293,36 +298,65 @@ class TfidfIndex:
         # Features the index has never seen still count in the query's length, at the highest idf.
         unseen = len(features) - sum(query.values())
         query_norm += unseen * (math.log(1.0 + self._rows) + 1.0) ** 2
-        scores /= self._doc_norms(idf) * math.sqrt(query_norm)
+        scores /= self._doc_norms() * math.sqrt(query_norm)
         return scores
 
     def _idf(self) -> np.ndarray:
-        doc_freq = np.frombuffer(self._doc_freq, dtype=np.int64).astype(np.float64)
-        return np.log((1.0 + self._rows) / (1.0 + doc_freq)) + 1.0
+        return math.log(1.0 + self._rows) + 1.0 - self._log_doc_freq()
 
-    def _measures_all_next(self) -> bool:
-        return self._rows < EXACT_NORMS_UP_TO or self._rows > 1.1 * self._full_norms_at
+    def _log_doc_freq(self) -> np.ndarray:
+        return np.log1p(np.frombuffer(self._doc_freq, dtype=np.int64).astype(np.float64))
 
-    def _doc_norms(self, idf: np.ndarray) -> np.ndarray:
-        # Every idf moves a little with each new text. In a large index, measuring every row again
-        # for each query would cost a pass over all postings, so there only new rows are
-        # measured, and all of them again once the index has grown by a tenth.
-        if self._measures_all_next():
-            lengths = np.fromiter((len(rows) for rows in self._postings_rows), dtype=np.int64)
-            rows = np.concatenate([np.frombuffer(r, dtype=np.int32) for r in self._postings_rows])
-            tfs = np.concatenate([np.frombuffer(t, dtype=np.float32) for t in self._postings_tf])
-            weights = (tfs * np.repeat(idf, lengths)) ** 2
-            squares = np.bincount(rows, weights=weights, minlength=self._rows)
-            self._norms = np.sqrt(np.maximum(squares, 1e-12))
-            self._full_norms_at = self._rows
-        elif self._pending:
-            added = [
-                np.sqrt(max(float(((tfs * idf[ids]) ** 2).sum()), 1e-12))
-                for ids, tfs in self._pending
-            ]
-            self._norms = np.concatenate([self._norms, added])
-        self._pending = []
-        return self._norms
+    def _doc_norms(self) -> np.ndarray:
+        if self._pending:
+            if len(self._pending) > max(64, self._folded_rows // 10):
+                self._sum_all()  # many new texts at once (a workspace loaded): one pass is cheaper
+            else:
+                self._fold_pending()
+        top = math.log(1.0 + self._rows) + 1.0
+        plain, once, twice = self._sums.T
+        return np.sqrt(np.maximum(top * top * plain - 2 * top * once + twice, 1e-12))
+
+    def _sum_all(self) -> None:
+        g = self._log_doc_freq()
+        lengths = np.fromiter((len(rows) for rows in self._postings_rows), dtype=np.int64)
+        rows = np.concatenate([np.frombuffer(r, dtype=np.int32) for r in self._postings_rows])
+        squares = (
+            np.concatenate([np.frombuffer(t, dtype=np.float32) for t in self._postings_tf]).astype(
+                np.float64
+            )
+            ** 2
+        )
+        g_of_entry = np.repeat(g, lengths)
+        self._sums = np.stack(
+            [
+                np.bincount(rows, weights=weights, minlength=self._rows)
+                for weights in (squares, squares * g_of_entry, squares * g_of_entry**2)
+            ],
+            axis=1,
+        )
+        self._folded_g, self._folded_rows, self._pending = g, self._rows, []
+
+    def _fold_pending(self) -> None:
+        g = self._log_doc_freq()
+        old_rows = self._folded_rows
+        # Texts already summed: each feature whose document frequency moved moves their sums.
+        moved = np.unique(np.concatenate([ids for ids, _ in self._pending]))
+        moved = moved[moved < len(self._folded_g)]
+        for feature_id in moved[g[moved] != self._folded_g[moved]]:
+            rows = np.frombuffer(self._postings_rows[feature_id], dtype=np.int32)
+            old = int(np.searchsorted(rows, old_rows))
+            squares = np.frombuffer(self._postings_tf[feature_id], dtype=np.float32)[:old] ** 2
+            before, after = self._folded_g[feature_id], g[feature_id]
+            self._sums[rows[:old], 1] += squares * (after - before)
+            self._sums[rows[:old], 2] += squares * (after * after - before * before)
+        # New texts: summed with today's g.
+        added = np.zeros((len(self._pending), 3))
+        for position, (ids, tfs) in enumerate(self._pending):
+            squares = tfs.astype(np.float64) ** 2
+            added[position] = squares.sum(), (squares * g[ids]).sum(), (squares * g[ids] ** 2).sum()
+        self._sums = np.concatenate([self._sums, added])
+        self._folded_g, self._folded_rows, self._pending = g, self._rows, []
 
 
 class LexicalIndex:
