@@ -346,14 +346,15 @@ class TfidfIndex:
         for feature_id in moved[g[moved] != self._folded_g[moved]]:
             rows = np.frombuffer(self._postings_rows[feature_id], dtype=np.int32)
             old = int(np.searchsorted(rows, old_rows))
-            squares = np.frombuffer(self._postings_tf[feature_id], dtype=np.float32)[:old] ** 2
+            tfs = np.frombuffer(self._postings_tf[feature_id], dtype=np.float32)[:old]
+            squares = tfs.astype(np.float64) ** 2
             before, after = self._folded_g[feature_id], g[feature_id]
             self._sums[rows[:old], 1] += squares * (after - before)
             self._sums[rows[:old], 2] += squares * (after * after - before * before)
         # New texts: summed with today's g.
         added = np.zeros((len(self._pending), 3))
-        for position, (ids, tfs) in enumerate(self._pending):
-            squares = tfs.astype(np.float64) ** 2
+        for position, (ids, new_tfs) in enumerate(self._pending):
+            squares = new_tfs.astype(np.float64) ** 2
             added[position] = squares.sum(), (squares * g[ids]).sum(), (squares * g[ids] ** 2).sum()
         self._sums = np.concatenate([self._sums, added])
         self._folded_g, self._folded_rows, self._pending = g, self._rows, []
