@@ -44,6 +44,14 @@ STOPWORDS = frozenset(
     work working"""
     )
 )
+# How bad a problem is, not what it is: every kind of complaint says these, so they only join
+# unrelated ones ("GPU queue takes forever", "merges take forever").
+COMPLAINT_WORDS = frozenset(
+    _words(
+        """forever pain painful nightmare annoying frustrating terrible awful brutal impossible
+    tedious always anymore literally basically"""
+    )
+)
 
 # Words an ML team uses for the same thing; each group becomes one concept term. Every group was
 # measured on the tuning sets (docs/PAIN_GROUPING.md): groups that cost precision ("prod",
@@ -202,6 +210,9 @@ TERM_WEIGHT = 0.7
 NGRAM_SIZES = (3, 4, 5)
 
 
+IGNORED = STOPWORDS | COMPLAINT_WORDS
+
+
 def _stem(word: str) -> str:
     with _STEM_LOCK:  # the Snowball stemmer keeps state between calls
         return str(_STEMMER.stemWord(word))
@@ -221,7 +232,7 @@ def _term_of(word: str) -> str:
 def terms(text: str) -> list[str]:
     """Return the terms a text is compared by: stemmed words and concepts, stopwords left out."""
     words = _WORD.findall(text.lower().replace("’", "'"))
-    return [_term_of(word) for word in words if word not in STOPWORDS and len(word) > 1]
+    return [_term_of(word) for word in words if word not in IGNORED and len(word) > 1]
 
 
 @lru_cache(maxsize=65536)
