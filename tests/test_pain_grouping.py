@@ -1,12 +1,16 @@
 """Matching pain points by words, scored on the labelled sets in tests/data/."""
 
 import csv
+import math
 import random
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bot.pain.lexical import ngrams, terms
+from bot.pain.lexical import TERM_WEIGHT, LexicalIndex, ngrams, terms
 from bot.pain.matching import RULES, Blend, Label, PainIndex, apply_labels, to_show
 from bot.pain.quality import Outcome, Quality, pair_scores, quality, simulate
 
@@ -150,3 +154,48 @@ def test_a_pair_kept_apart_pushes_the_other_theme_away_and_a_confirmed_pair_pull
     assert [found.point for found in to_show(apart, rules)] == [2]
     together = apply_labels(matches, themes, [Label(2, 1, same=True)])
     assert together[0].theme == 10 and together[0].score > matches[0].score
+
+
+def test_a_grown_index_scores_as_one_built_at_once_and_as_plain_tfidf_cosine() -> None:
+    texts = [text for _, text in samples_of("pain_points.csv")[0]][:120]
+    grown, built = LexicalIndex(), LexicalIndex()
+    for text in texts[:100]:
+        built.append(text)
+    for position, text in enumerate(texts[:100]):
+        if position % 3 == 0:
+            grown.scores(text)  # a /pain between two logged complaints
+        grown.append(text)
+    for text in texts[100:]:
+        assert np.allclose(grown.scores(text), built.scores(text))
+        grown.append(text)
+        built.append(text)
+    query = "the GPU queue is slow"
+    assert np.allclose(grown.scores(query), cosines(texts, query), atol=1e-9)
+
+
+def cosines(texts: list[str], query: str) -> np.ndarray:
+    """Return the word-and-n-gram similarity of the query to each text, computed from scratch."""
+    return TERM_WEIGHT * tfidf_cosines(texts, query, terms) + (1 - TERM_WEIGHT) * tfidf_cosines(
+        texts, query, ngrams
+    )
+
+
+def tfidf_cosines(texts: list[str], query: str, features: Callable[[str], list[str]]) -> np.ndarray:
+    """Return the TF-IDF cosine of the query to each text over one kind of feature."""
+    counts = [Counter(features(text)) for text in texts]
+    frequency = Counter(feature for count in counts for feature in count)
+    top = math.log(1 + len(texts)) + 1
+
+    def weights(count: Counter[str]) -> dict[str, float]:
+        return {f: (1 + math.log(n)) * (top - math.log1p(frequency[f])) for f, n in count.items()}
+
+    asked = Counter(features(query))
+    seen = weights(Counter({f: n for f, n in asked.items() if f in frequency}))
+    unseen = sum(n for f, n in asked.items() if f not in frequency)
+    query_length = math.sqrt(sum(w * w for w in seen.values()) + unseen * top * top)
+    found = np.zeros(len(texts))
+    for row, count in enumerate(counts):
+        vector = weights(count)
+        length = math.sqrt(sum(w * w for w in vector.values()))
+        found[row] = sum(w * vector.get(f, 0.0) for f, w in seen.items()) / (length * query_length)
+    return found
