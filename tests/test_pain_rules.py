@@ -139,7 +139,9 @@ def test_the_index_picks_up_pain_points_committed_elsewhere(engine: Engine) -> N
     with session_scope(engine) as session:
         session.add(_point_of_other_process(session))
     with session_scope(engine) as session:
-        found = similar_points(session, TEAM, "the slurm queue for A100s is slow", Matcher())
+        found = similar_points(
+            session, TEAM, "waiting hours in the slurm queue for A100s", Matcher()
+        )
         assert len(synced_index(session, TEAM, Matcher())) == 2
     assert found.group is not None
     assert {item.point.number for item in found.similar} >= {2}
