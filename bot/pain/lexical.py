@@ -208,6 +208,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 # How much the terms count against their character n-grams (measured, see docs/PAIN_GROUPING.md).
 TERM_WEIGHT = 0.7
 NGRAM_SIZES = (3, 4, 5)
+# Up to this many texts every length is kept exact as idfs move; above it, a text's length is
+# measured when it arrives and all of them again once the index has grown by a tenth.
+EXACT_LENGTHS_UP_TO = 20_000
 
 
 IGNORED = STOPWORDS | COMPLAINT_WORDS
@@ -256,7 +259,8 @@ class TfidfIndex:
     Every idf moves a little with each new text, and with it every text's length. A length is
     kept as three sums per text that an idf change updates by feature, so a query measures no
     text afresh: with g = log(1 + document frequency) and L = log(1 + texts) + 1, a feature's idf
-    is L - g and a text's squared length is L²·Σtf² - 2L·Σtf²g + Σtf²g².
+    is L - g and a text's squared length is L²·Σtf² - 2L·Σtf²g + Σtf²g². In a very large index a
+    common n-gram's texts are too many to update on every query (EXACT_LENGTHS_UP_TO).
     """
 
     def __init__(self, features: Callable[[str], list[str]]) -> None:
@@ -270,6 +274,7 @@ class TfidfIndex:
         self._sums = np.zeros((0, 3))
         self._folded_g = np.zeros(0)
         self._folded_rows = 0
+        self._summed_all_at = 0
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
 
     def append(self, text: str) -> None:
@@ -320,10 +325,12 @@ class TfidfIndex:
 
     def _doc_norms(self) -> np.ndarray:
         if self._pending:
-            if len(self._pending) > max(64, self._folded_rows // 10):
+            many = len(self._pending) > max(64, self._folded_rows // 10)
+            large = self._rows > EXACT_LENGTHS_UP_TO
+            if many or (large and self._rows > 1.1 * self._summed_all_at):
                 self._sum_all()  # many new texts at once (a workspace loaded): one pass is cheaper
             else:
-                self._fold_pending()
+                self._fold_pending(exact=not large)
         top = math.log(1.0 + self._rows) + 1.0
         plain, once, twice = self._sums.T
         return np.sqrt(np.maximum(top * top * plain - 2 * top * once + twice, 1e-12))
@@ -347,13 +354,14 @@ class TfidfIndex:
             axis=1,
         )
         self._folded_g, self._folded_rows, self._pending = g, self._rows, []
+        self._summed_all_at = self._rows
 
-    def _fold_pending(self) -> None:
+    def _fold_pending(self, exact: bool) -> None:
         g = self._log_doc_freq()
         old_rows = self._folded_rows
         # Texts already summed: each feature whose document frequency moved moves their sums.
         moved = np.unique(np.concatenate([ids for ids, _ in self._pending]))
-        moved = moved[moved < len(self._folded_g)]
+        moved = moved[moved < len(self._folded_g)] if exact else moved[:0]
         for feature_id in moved[g[moved] != self._folded_g[moved]]:
             rows = np.frombuffer(self._postings_rows[feature_id], dtype=np.int32)
             old = int(np.searchsorted(rows, old_rows))
@@ -368,7 +376,9 @@ class TfidfIndex:
             squares = new_tfs.astype(np.float64) ** 2
             added[position] = squares.sum(), (squares * g[ids]).sum(), (squares * g[ids] ** 2).sum()
         self._sums = np.concatenate([self._sums, added])
-        self._folded_g, self._folded_rows, self._pending = g, self._rows, []
+        if exact:
+            self._folded_g = g
+        self._folded_rows, self._pending = self._rows, []
 
 
 class LexicalIndex:
