@@ -109,7 +109,7 @@ def test_warming_up_at_start_loads_the_index_a_new_process_then_matches_against(
         pain.warm_up(started, Matcher())
         with session_scope(started) as session:
             assert len(synced_index(session, TEAM, Matcher())) == 5
-            logged = pain.log_pain(session, TEAM, "U2", "C1", "The GPU queue is slow again", NOW)
+            logged = pain.log_pain(session, TEAM, "U2", "C1", "The GPU queue again", NOW)
         assert logged.grouped
     finally:
         started.dispose()
