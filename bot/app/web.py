@@ -126,7 +126,12 @@ def serve(make_focusbot: Callable[[], Focusbot], host: str, port: int, workers: 
     finally:
         for child in children:
             child.terminate()
+        for child in children:
             child.join(timeout=10)
+            if child.is_alive():  # a thread of its own kept it from exiting: never leave it behind
+                log.warning("%s did not stop within 10 s; killing it", child.name)
+                child.kill()
+                child.join()
 
 
 def _serve_worker(make_focusbot: Callable[[], Focusbot], listener: socket.socket) -> None:

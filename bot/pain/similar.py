@@ -26,9 +26,6 @@ _INDEXES_LOCK = threading.Lock()
 # Ids are handed out before commit, so a transaction may commit a lower id after a higher one was
 # indexed; looking back this far picks such late commits up.
 _LATE_COMMIT_WINDOW = 200
-# While the index is warmed at start, a /pain waits this long for it, then matches against what
-# is loaded so far, so that it still answers within Slack's three seconds.
-WARMING_WAIT_SECONDS = 1.5
 _WARM_CHUNK = 2000
 _WARMING: "weakref.WeakKeyDictionary[Engine, dict[Workspace, threading.Event]]" = (
     weakref.WeakKeyDictionary()
@@ -63,10 +60,12 @@ def synced_index(session: Session, workspace: Workspace, matcher: Matcher) -> Pa
     indexes = _index_of(session)
     with _INDEXES_LOCK:
         warming = _WARMING.get(_engine_of(session), {}).get(workspace)
-    if warming is not None and not warming.wait(WARMING_WAIT_SECONDS):
+    # While the index is warmed at start, a /pain matches against what is loaded so far rather
+    # than wait: it holds the workspace's lock, and every other /pain would queue behind it.
+    if warming is not None and not warming.is_set():
         loading = indexes.get(workspace)
         if loading is not None:
-            return loading  # still loading at start: match against what is loaded so far
+            return loading
     index = _index_for(indexes, workspace, matcher)
     with index.lock:
         if not len(index):
