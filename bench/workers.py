@@ -85,12 +85,13 @@ def _children(pid: int) -> list[int]:
 
 
 class _ConnectionPeak:
-    """Sample how many connections the benchmark's database has, keep the highest."""
+    """Sample the database's connections: the most at once, and the most waiting on a lock."""
 
     def __init__(self, admin_url: str, database: str) -> None:
         self.engine = make_engine(admin_url)
         self.database = database
         self.peak = 0
+        self.peak_lock_waits = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -104,11 +105,15 @@ class _ConnectionPeak:
         self.engine.dispose()
 
     def _sample(self) -> None:
-        query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = :name")
+        query = text(
+            "SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock') "
+            "FROM pg_stat_activity WHERE datname = :name"
+        )
         while not self._stop.wait(0.1):
             with self.engine.connect() as connection:
-                count = connection.execute(query, {"name": self.database}).scalar_one()
+                count, waiting = connection.execute(query, {"name": self.database}).one()
             self.peak = max(self.peak, int(count))
+            self.peak_lock_waits = max(self.peak_lock_waits, int(waiting))
 
 
 def _with_own_response_urls(
@@ -248,6 +253,7 @@ def measure(
                             "posted_twice": sum(n > 1 for n in posted),
                             "cpu_ms": cpu * 1000 / requests,
                             "connections": connections.peak,
+                            "lock_waits": connections.peak_lock_waits,
                         }
                     )
                     print(_line(rows[-1]), flush=True)
@@ -264,7 +270,7 @@ def _line(row: dict[str, Any]) -> str:
         f"p99 {row['p99_ms']:5.0f} ms | in ack {row['in_ack']:4d}, empty ack {row['empty_ack']:4d}"
         f" + posted {row['late_answers']:4d} (twice {row['posted_twice']}), errors {row['error']}"
         f", acked after 3 s {row['after_3s']} | CPU {row['cpu_ms']:5.1f} ms/req, "
-        f"connections {row['connections']}"
+        f"connections {row['connections']} ({row['lock_waits']} waiting on a lock)"
     )
 
 

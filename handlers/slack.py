@@ -1,7 +1,10 @@
 """Slack-facing glue shared by every feature: who asks, from where, and how to answer."""
 
+import itertools
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,6 +27,12 @@ from storage.base import Workspace
 log = logging.getLogger(__name__)
 Command = TypeVar("Command")
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
+Listener = Callable[..., None]
+Message = dict[str, Any]
+# Posting a late answer to response_url: attempts, and the pause before each retry.
+RESPOND_ATTEMPTS = 3
+RESPOND_RETRY_SECONDS = 1.0
+_LATE_ANSWERS = itertools.count()
 
 
 @dataclass
@@ -100,7 +109,132 @@ def command_listener(
             return
         answer_command(ack, respond, run(services_of(context), client, caller, command))
 
+    return in_time(on_command)
+
+
+def in_time(listener: Listener) -> Listener:
+    """Wrap a slash command's listener so that Slack's three seconds never run out.
+
+    The listener runs on the command pool. If it acknowledges within the budget (counted from
+    the request's arrival), that acknowledgement is Slack's, as before; otherwise Slack gets an
+    empty acknowledgement at once and the answer goes to the command's response_url when ready.
+    Either way the answer is given once. Without a pool (the console) the listener runs as is.
+    """
+
+    def on_command(
+        ack: Ack,
+        body: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        respond: Callable[..., Any],
+    ) -> None:
+        services = services_of(context)
+        pool = services.commands
+        if pool is None:
+            listener(ack=ack, body=body, client=client, context=context, respond=respond)
+            return
+        answer = _Answer(_late_poster(services, respond))
+
+        def work() -> None:
+            try:
+                listener(ack=answer, body=body, client=client, context=context, respond=respond)
+            except Exception as error:
+                if answer.fail(error):  # acknowledged already: Bolt's error handler cannot help
+                    _forget(services, body)
+                    log.error("a command failed: %s", type(error).__name__, exc_info=error)
+            finally:
+                answer.finish()
+
+        _, free = pool.submit(work)
+        arrived = context.get("arrived_at", time.perf_counter())
+        answer.wait(pool.time_left(arrived, free))
+        given, error = answer.settle()
+        if error is not None:
+            raise error  # nothing acknowledged yet: Bolt's error handler apologises
+        ack(**given)
+
     return on_command
+
+
+class _Answer:
+    """What a command's listener acknowledges: handed to Slack in time, or posted late."""
+
+    def __init__(self, post: Callable[[Message], None]) -> None:
+        self._post = post
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._fields: dict[str, Any] | None = None
+        self._error: Exception | None = None
+        self._late = False
+
+    def __call__(self, **fields: Any) -> None:
+        """Acknowledge with these fields: kept for Slack's ack, or posted if it went out empty."""
+        with self._lock:
+            late, self._fields = self._late, fields
+            self._done.set()
+        if late and fields:
+            self._post({"response_type": "ephemeral", **fields})
+
+    def fail(self, error: Exception) -> bool:
+        """Note that the listener failed; True when Slack was acknowledged already.
+
+        A late failure before any answer posts an apology instead.
+        """
+        with self._lock:
+            late, answered = self._late, self._fields is not None
+            if not late and not answered:
+                self._error = error
+                self._done.set()
+                return False
+        if not answered:
+            self._post({"response_type": "ephemeral", "text": SORRY})
+        return True
+
+    def finish(self) -> None:
+        """Note that the listener returned (maybe without acknowledging)."""
+        self._done.set()
+
+    def wait(self, seconds: float | None) -> None:
+        """Wait up to this long (None: as long as it takes) for the listener to answer or end."""
+        self._done.wait(seconds)
+
+    def settle(self) -> tuple[dict[str, Any], Exception | None]:
+        """Decide once: the acknowledgement given in time, or an empty one (the rest is late)."""
+        with self._lock:
+            if self._fields is None and self._error is None:
+                self._late = True
+            return self._fields or {}, self._error
+
+
+def _late_poster(services: Services, respond: Callable[..., Any]) -> Callable[[Message], None]:
+    """Return how to post a late answer: at once, and again from background work if that fails."""
+
+    def post(message: Message) -> None:
+        def retry() -> None:
+            for attempt in range(2, RESPOND_ATTEMPTS + 1):
+                time.sleep(RESPOND_RETRY_SECONDS * (attempt - 1))
+                if _posted(respond, message, attempt):
+                    return
+            log.error("gave up posting a late answer to response_url")
+
+        if not _posted(respond, message, 1):
+            services.background.submit(("late answer", next(_LATE_ANSWERS)), retry)
+
+    return post
+
+
+def _posted(respond: Callable[..., Any], message: Message, attempt: int) -> bool:
+    """Post to the command's response_url; False after a network failure or Slack's."""
+    try:
+        response = respond(**message)
+    except OSError as error:
+        problem = type(error).__name__
+    else:
+        if response.status_code < 500 and response.status_code != 429:
+            return True
+        problem = f"status {response.status_code}"
+    log.warning("posting to response_url failed (%s), attempt %d", problem, attempt)
+    return False
 
 
 def clicker(body: dict[str, Any], workspace: Workspace) -> Caller:

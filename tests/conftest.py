@@ -19,6 +19,7 @@ from bot.app.factory import Focusbot, create_focusbot
 from bot.app.web import wsgi_app
 from bot.console.fakeslack import FakeSlack, SignedRequest, SlackRequests, running_fake_slack
 from bot.console.fakesocket import Envelope
+from bot.runtime.answering import CommandPool
 from bot.runtime.settings import Settings, normalize_database_url
 from bot.runtime.socket_mode import SocketModeRunner, retry_delays
 from storage.db import make_engine
@@ -111,8 +112,15 @@ def settings_for(fake: FakeSlack, database_url: str) -> Settings:
 
 @pytest.fixture
 def focusbot(fake_slack: FakeSlack, engine: Engine, database_url: str) -> Focusbot:
-    """Return a focusbot wired to the fake Slack and the test database."""
-    return create_focusbot(settings_for(fake_slack, database_url), engine=engine)
+    """Return a focusbot wired to the fake Slack and the test database.
+
+    Its commands run on the command pool as in production, but always answer in their
+    acknowledgement: on a busy test machine an answer must not turn into a late one.
+    tests/test_late_answers.py tests the late answers themselves.
+    """
+    focusbot = create_focusbot(settings_for(fake_slack, database_url), engine=engine)
+    focusbot.services.commands = CommandPool(8, budget_seconds=None)
+    return focusbot
 
 
 @dataclass

@@ -24,6 +24,7 @@ import handlers
 from bot import maker
 from bot.common.outbox import forget_finished_posts
 from bot.runtime import inbox, metrics
+from bot.runtime.answering import CommandPool, command_threads
 from bot.runtime.manifest import bot_scopes
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.services import Services, pain_matcher_for
@@ -40,7 +41,7 @@ class MeasuredApp(App):
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         """Answer a request as Bolt does; record its name, outcome and latency."""
-        started = time.perf_counter()
+        started = req.context["arrived_at"] = time.perf_counter()
         response = super().dispatch(req)
         metrics.observe_answer(req.body, response.status, time.perf_counter() - started)
         return response
@@ -68,6 +69,7 @@ def create_focusbot(
         engine=engine or make_engine(settings.database_url, settings.database_connections),
         clock=clock,
         pain_matcher=pain_matcher_for(settings),
+        commands=None if process_before_response else CommandPool(command_threads(settings)),
     )
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client = WebClient(

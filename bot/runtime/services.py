@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.common.digest import DigestSectionBuilder
 from bot.pain import HttpEmbedder, Matcher, OnnxEmbedder
+from bot.runtime.answering import CommandPool
 from bot.runtime.background import Background
 from bot.runtime.cache import ExpiringCache
 from bot.runtime.settings import Settings
@@ -35,6 +36,8 @@ class Services:
     cache: ExpiringCache = field(default_factory=ExpiringCache)
     pain_matcher: Matcher = field(default_factory=Matcher)
     background: Background = field(default_factory=Background)
+    # Where slash commands do their work; None runs them in the request (the console waits).
+    commands: CommandPool | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:

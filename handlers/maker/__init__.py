@@ -18,6 +18,7 @@ from handlers.maker.calendar import (
 )
 from handlers.maker.commands import on_maker_command
 from handlers.maker.delivery import deliver_conflict
+from handlers.slack import in_time
 from storage import maker as store
 from storage.base import Workspace
 
@@ -29,7 +30,7 @@ HOME_TEAM_LIMIT = 3
 
 def register(app: App) -> None:
     """Register the `/maker` command."""
-    app.command(COMMAND)(on_maker_command)
+    app.command(COMMAND)(in_time(on_maker_command))
 
 
 def home_section(services: Services, workspace: Workspace, user_id: str) -> list[Block]:

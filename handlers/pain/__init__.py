@@ -31,6 +31,7 @@ from handlers.pain.review import (
     on_separate_clicked,
 )
 from handlers.pain.views import REVIEW_ACTION, SAME_ACTION, SEPARATE_ACTION, home_section
+from handlers.slack import in_time
 
 COMMAND = "/pain"
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 def register(app: App) -> None:
     """Register `/pain`, its buttons, the review modal, the shortcut and the reaction."""
-    app.command(COMMAND)(on_pain_command)
+    app.command(COMMAND)(in_time(on_pain_command))
     app.action(SAME_ACTION)(on_same_clicked)
     app.action(SEPARATE_ACTION)(on_separate_clicked)
     app.action(REVIEW_ACTION)(on_review_clicked)
