@@ -57,34 +57,23 @@ def test_the_answer_comes_in_the_acknowledgement_when_ready_in_time(
 
 
 @pytest.mark.both_transports
+@pytest.mark.parametrize(
+    ("text", "response_type"),
+    [("", "ephemeral"), ("share", "in_channel")],
+    ids=["private", "shared"],
+)
 def test_a_slow_answer_is_acknowledged_empty_then_posted_once_to_response_url(
-    slack: SlackUser, pool: CommandPool, released: threading.Event
+    slack: SlackUser, pool: CommandPool, released: threading.Event, text: str, response_type: str
 ) -> None:
     released.set()
     slack.command("add Write the report")
     assert pool.wait_idle(timeout=30)  # added, whether answered in time or not
     released.clear()
-    answer = slack.command("")
+    answer = slack.command(text)
     assert answer.status == 200 and answer.body == ""
     released.set()
     [posted] = slack.responses()
-    assert "Write the report" in message_text(posted)
-    assert posted["response_type"] == "ephemeral"
-    assert len(posted_to_last_response_url(slack, pool)) == 1
-
-
-def test_a_slow_public_answer_is_posted_for_everyone_once(
-    slack: SlackUser, pool: CommandPool, released: threading.Event
-) -> None:
-    released.set()
-    slack.command("add Write the report")
-    assert pool.wait_idle(timeout=30)  # added, whether answered in time or not
-    released.clear()
-    answer = slack.command("share")
-    assert answer.status == 200 and answer.body == ""
-    released.set()
-    [posted] = slack.responses()
-    assert posted["response_type"] == "in_channel"
+    assert posted["response_type"] == response_type
     assert "Write the report" in message_text(posted)
     assert len(posted_to_last_response_url(slack, pool)) == 1
 

@@ -216,11 +216,7 @@ def test_two_schedulers_racing_deliver_each_post_once(
         add_post(engine, f"k{number}", due, channel=f"C{number}")
     schedulers = [make_scheduler(engine, fake_slack) for _ in range(2)]
     with freeze_time(due):
-        threads = [threading.Thread(target=s.tick) for s in schedulers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        tick_together(schedulers)
     texts = [c["text"] for c in fake_slack.calls_to("chat.postMessage")]
     assert sorted(texts) == sorted(f"test.say k{number}" for number in range(30))
 
@@ -330,11 +326,7 @@ def test_two_schedulers_ticking_together_deliver_batches_exactly_once(
     add_posts(engine, posts, "test.say")
     schedulers = [make_scheduler(engine, fake_slack) for _ in range(2)]
     with freeze_time(due):
-        threads = [threading.Thread(target=s.tick) for s in schedulers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        tick_together(schedulers)
     texts = [c["text"] for c in fake_slack.calls_to("chat.postMessage")]
     assert sorted(texts) == sorted(f"test.say {key}" for key, *_ in posts)
     assert {state for state, _, _ in states(engine).values()} == {"sent"}
@@ -471,3 +463,12 @@ def test_a_simple_post_costs_at_most_three_sql_statements(
         event.remove(engine, "before_cursor_execute", listen)
     assert report.sent == 300
     assert len(statements) / report.sent <= 3
+
+
+def tick_together(schedulers: list[Scheduler]) -> None:
+    """Run one tick of every scheduler at the same time, as processes sharing a database would."""
+    threads = [threading.Thread(target=scheduler.tick) for scheduler in schedulers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
