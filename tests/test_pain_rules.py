@@ -47,6 +47,8 @@ def test_commands_are_read(text: str, command: pain.Command) -> None:
         ("theme 4", "Give the theme a name"),
         ("threshold 3", "Give a number of people and of weeks"),
         ("threshold 3 60", "Weeks go from 1 to 52"),
+        ("threshold many 4", "Give a number of people"),
+        ("top 99999999999999999999", "Give a number of weeks"),
         ("reaction :a b:", "Give one emoji"),
         ("digest schedule mon 25:00", "is not a 24-hour time"),
         ("digest weekly", "Use `/pain digest`"),

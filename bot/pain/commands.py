@@ -259,7 +259,8 @@ def _parse_threshold(rest: str) -> Threshold:
         return Threshold()
     if len(words) != 2:
         _usage(f"Give a number of people and of weeks, for example `{example}`.")
-    people, weeks = _number(words[0], example), _number(words[1], example)
+    people = _number(words[0], example, "a number of people")
+    weeks = _number(words[1], example, "a number of weeks")
     if not 1 <= people <= MAX_THRESHOLD_PEOPLE:
         _usage(f"People go from 1 to {MAX_THRESHOLD_PEOPLE}, for example `{example}`.")
     if not 1 <= weeks <= MAX_WEEKS:
@@ -358,17 +359,17 @@ def parse_status(word: str) -> str | None:
     return _STATUS_WORDS.get(" ".join(word.lower().replace("’", "'").split()))
 
 
-def _number(word: str, example: str) -> int:
+def _number(word: str, example: str, what: str = "a pain point's number") -> int:
     word = word.strip().lstrip("#")
     if not word.isdecimal() or len(word) > 9:
-        _usage(f"Give a pain point's number, for example `{example}`.")
+        _usage(f"Give {what}, for example `{example}`.")
     return int(word)
 
 
 def _weeks(rest: str, example: str, default: int) -> int:
     if not rest:
         return default
-    weeks = _number(rest, example)
+    weeks = _number(rest, example, "a number of weeks")
     if not 1 <= weeks <= MAX_WEEKS:
         _usage(f"Weeks go from 1 to {MAX_WEEKS}, for example `{example}`.")
     return weeks
