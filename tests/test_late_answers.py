@@ -60,7 +60,7 @@ def test_the_answer_comes_in_the_acknowledgement_when_ready_in_time(
 @pytest.mark.parametrize(
     ("text", "response_type"),
     [("", "ephemeral"), ("share", "in_channel")],
-    ids=["private", "shared"],
+    ids=["private", "in-channel"],
 )
 def test_a_slow_answer_is_acknowledged_empty_then_posted_once_to_response_url(
     slack: SlackUser, pool: CommandPool, released: threading.Event, text: str, response_type: str
