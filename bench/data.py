@@ -272,19 +272,23 @@ def _reports(points: Sequence[dict[str, Any]], rng: random.Random) -> Iterator[d
 
 def _focus_lists() -> Iterator[dict[str, Any]]:
     for list_id, channel in enumerate(CHANNELS, start=1):
-        yield {
-            "id": list_id,
-            "enterprise_id": "",
-            "team_id": TEAM,
-            "channel_id": channel,
-            "is_personal": False,
-            "cap": 3,
-            "stall_weeks": 6,
-            "checkin_weekday": 0,
-            "checkin_minute": 570,
-            "timezone": "Europe/Berlin",
-            "created_at": NOW - HISTORY,
-        }
+        yield {"id": list_id, **focus_list_row(TEAM, channel, NOW - HISTORY)}
+
+
+def focus_list_row(team: str, channel: str, created: datetime) -> dict[str, Any]:
+    """Return a channel's focus list as a row: three items, a check-in Mondays 09:30 in Berlin."""
+    return {
+        "enterprise_id": "",
+        "team_id": team,
+        "channel_id": channel,
+        "is_personal": False,
+        "cap": 3,
+        "stall_weeks": 6,
+        "checkin_weekday": 0,
+        "checkin_minute": 570,
+        "timezone": "Europe/Berlin",
+        "created_at": created,
+    }
 
 
 def _focus_items(size: int, rng: random.Random) -> Iterator[dict[str, Any]]:

@@ -6,7 +6,7 @@ import random
 import statistics
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,13 +121,18 @@ def fire(port: int, requests: list[SignedRequest], concurrency: int, answered: s
                     failures[0] += 1
         connection.close()
 
+    return LoadResult(latencies, run_together(worker, concurrency), failures[0])
+
+
+def run_together(worker: Callable[[], None], concurrency: int) -> float:
+    """Run `concurrency` copies of a worker on threads of their own; return the wall seconds."""
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return LoadResult(latencies, time.perf_counter() - started, failures[0])
+    return time.perf_counter() - started
 
 
 EXPECTED = {"/pain <text>": "Logged pain point", "/focus": "Focus"}

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Table, create_engine, event, insert, text
 from sqlalchemy.engine import Engine, make_url
 
+from bench.data import focus_list_row
 from bench.processes import bench_settings
 from storage.db import make_engine
 from storage.digest import DigestSchedule
@@ -205,7 +206,9 @@ def fill(
         ]
         created = due - timedelta(weeks=4)
         _put(
-            connection, FocusList, (_focus_list(team, channel, created) for team, channel in places)
+            connection,
+            FocusList,
+            (focus_list_row(team, channel, created) for team, channel in places),
         )
         _put(
             connection,
@@ -232,21 +235,6 @@ def _put(connection: Any, model: Any, rows: Iterator[dict[str, Any]]) -> None:
     batch = list(rows)
     for start in range(0, len(batch), 5000):
         connection.execute(insert(table), batch[start : start + 5000])
-
-
-def _focus_list(team: str, channel: str, created: datetime) -> dict[str, Any]:
-    return {
-        "team_id": team,
-        "enterprise_id": "",
-        "channel_id": channel,
-        "is_personal": False,
-        "cap": 3,
-        "stall_weeks": 6,
-        "checkin_weekday": 0,
-        "checkin_minute": 570,
-        "timezone": "Europe/Berlin",
-        "created_at": created,
-    }
 
 
 def _focus_item(list_id: int, created: datetime) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.data import fill
-from bench.http_load import EXPECTED, fire, percentile, signed_commands
+from bench.http_load import EXPECTED, fire, percentile, run_together, signed_commands
 from bench.processes import bench_settings
 from bot.console.fakeslack import FakeSlack, SignedRequest
 from bot.runtime.settings import normalize_database_url
@@ -171,13 +171,7 @@ def _fire_counting(
                 counts["after_3s"] += elapsed > 3.0
         connection.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
+    wall = run_together(worker, concurrency)
     return counts | {
         "throughput": len(latencies) / wall,
         "p99_ms": percentile(latencies, 99) * 1000,
