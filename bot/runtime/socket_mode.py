@@ -4,9 +4,12 @@ Slack hands out a WebSocket address through `apps.connections.open` (with the ap
 sends each request over the socket as an envelope, and expects it acknowledged there.
 """
 
+import contextlib
+import functools
 import logging
 import os
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.websocket_client import SocketModeClient
 from sqlmodel import Session
+from websocket import ABNF, STATUS_NORMAL, WebSocketApp
 
 from bot.runtime import metrics
 from bot.runtime.logs import redact
@@ -325,6 +329,19 @@ class _Client(SocketModeClient):
             time.sleep(0.02)
         super().send_message(message)
 
+    def connect(self) -> None:
+        super().connect()
+        session = self.current_session
+        if session is not None:  # slack_sdk closes it when replaced, or when the client closes
+            session.close = functools.partial(_end, session)  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        # slack_sdk's message thread waits up to a second for a message before it sees the client
+        # closed: an empty one wakes it at once.
+        self.closed = True
+        self.message_queue.put(None)
+        super().close()
+
     def connect_to_new_endpoint(self, force: bool = False) -> None:
         session = self.current_session
         if not force and _opening(session):
@@ -343,6 +360,22 @@ class _Client(SocketModeClient):
 
     def _closed(self, session: Any) -> None:
         session.focusbot_closed = True
+
+
+def _end(session: WebSocketApp) -> None:
+    """Close a connection by waking the thread reading it, which then closes it.
+
+    websocket-client's own close() closes the socket under that thread, whose select() then does
+    not notice for 10 s (websocket-client issue 916): stopping focusbot waited that long, and so
+    did the connection replacing one Slack refreshed before it could open.
+    """
+    session.keep_running = False
+    sock = session.sock
+    if sock is None or not sock.connected:
+        return  # not open yet, or closed already: its thread stops by itself
+    with contextlib.suppress(Exception):  # the line may be gone already
+        sock.send(struct.pack("!H", STATUS_NORMAL), ABNF.OPCODE_CLOSE)
+    sock.abort()
 
 
 def _opening(session: Any) -> bool:
