@@ -3,6 +3,7 @@
 The console runs focusbot against it; the tests use it the way bolt-python tests itself.
 """
 
+import functools
 import itertools
 import json
 import random
@@ -14,7 +15,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from bot.console.calls import BOT_USER_ID, CHAOS, Call, Scripted, UploadedFile
-from bot.console.fakesocket import FakeSocketMode
+from bot.console.fakesocket import STOP_POLL_SECONDS, FakeSocketMode
 from bot.console.loopback import handler_for
 from bot.console.signedrequests import SignedRequest, SlackRequests
 
@@ -79,7 +80,8 @@ class FakeSlack:
 
     def start(self) -> "FakeSlack":
         """Start answering in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        serve = functools.partial(self._server.serve_forever, STOP_POLL_SECONDS)
+        self._thread = threading.Thread(target=serve, daemon=True)
         self._thread.start()
         self.socket_mode.start()
         return self

@@ -7,6 +7,7 @@ connection ended before it was acknowledged. Standard library only (RFC 6455, te
 
 import base64
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -20,6 +21,9 @@ from socketserver import BaseRequestHandler, ThreadingTCPServer
 from typing import Any
 
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+# How often a server's loop looks whether it is asked to stop: socketserver's 0.5 s made each
+# stop wait about that long.
+STOP_POLL_SECONDS = 0.05
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
 
 
@@ -75,7 +79,8 @@ class FakeSocketMode:
 
     def start(self) -> "FakeSocketMode":
         """Start accepting connections in a background thread."""
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve = functools.partial(self._server.serve_forever, STOP_POLL_SECONDS)
+        threading.Thread(target=serve, daemon=True).start()
         return self
 
     def stop(self) -> None:
