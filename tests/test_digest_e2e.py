@@ -33,11 +33,12 @@ def ticks_until(
     """Tick every step from start to end; return when something was sent."""
     sent = []
     moment = start
-    while moment < end:
-        with freeze_time(moment):
+    with freeze_time(moment) as clock:  # moved, not frozen anew: each freeze scans every module
+        while moment < end:
+            clock.move_to(moment)
             if focusbot.scheduler.tick().sent:
                 sent.append(moment)
-        moment += step
+            moment += step
     return sent
 
 
