@@ -39,9 +39,9 @@ class Rules:
 # Chosen on the tuning sets (docs/PAIN_GROUPING.md): the floors and margin sit where precision and
 # recall trade evenly; joining a theme takes more than being shown it, so themes stay pure.
 RULES = {
-    Blend.WORDS: Rules(show_from=0.2, margin=0.05, shown=2, join_from=0.4),
-    Blend.MEANING: Rules(show_from=0.25, margin=0.05, shown=2, join_from=0.4),
-    Blend.BOTH: Rules(show_from=0.25, margin=0.05, shown=2, join_from=0.4),
+    Blend.WORDS: Rules(show_from=0.2, margin=0.05, shown=2, join_from=0.45),
+    Blend.MEANING: Rules(show_from=0.25, margin=0.05, shown=2, join_from=0.45),
+    Blend.BOTH: Rules(show_from=0.25, margin=0.05, shown=2, join_from=0.45),
 }
 # A model's cosine runs higher than a word score for the same likeness; this brings it level.
 MODEL_OFFSET = 0.25
