@@ -45,7 +45,7 @@ STOPWORDS = frozenset(
     )
 )
 # English function words not in the list above (pronouns, determiners, auxiliaries, prepositions,
-# conjunctions, greetings) and their spellings without an apostrophe: they say nothing about the
+# conjunctions, greetings), with and without their apostrophes: they say nothing about the
 # problem, and in short texts their rarity gave them a high weight ("my refund is not here yet"
 # suggested "have you sent out my card yet?").
 FUNCTION_WORDS = frozenset(
@@ -56,14 +56,11 @@ FUNCTION_WORDS = frozenset(
     beneath beside between beyond except inside near outside past since throughout till
     toward towards underneath upon via within without nor yet although though whereas unless
     whether whatever whenever wherever whichever whom whose quite rather even ever often
-    sometimes perhaps maybe please hi hello thanks thank anyway dont didnt cant wont isnt
-    doesnt wasnt arent havent hasnt couldnt shouldnt wouldnt im ive youre thats whats theres"""
+    sometimes perhaps maybe please hi hello thanks thank anyway didn't wasn't weren't haven't
+    hasn't hadn't couldn't shouldn't wouldn't i've you're that's what's dont didnt cant wont
+    isnt doesnt wasnt arent havent hasnt couldnt shouldnt wouldnt im ive youre thats whats
+    theres"""
     )
-)
-# What every request says around its subject ("can you help", "is it possible to use"): measured
-# on the tuning sets as a group, like the synonyms (docs/PAIN_GROUPING.md).
-REQUEST_WORDS = frozenset(
-    _words("help able possible know tell try tries tried trying use uses used using seem seems")
 )
 # How bad a problem is, not what it is: every kind of complaint says these, so they only join
 # unrelated ones ("GPU queue takes forever", "merges take forever").
@@ -234,7 +231,7 @@ NGRAM_SIZES = (3, 4, 5)
 EXACT_LENGTHS_UP_TO = 20_000
 
 
-IGNORED = STOPWORDS | FUNCTION_WORDS | REQUEST_WORDS | COMPLAINT_WORDS
+IGNORED = STOPWORDS | FUNCTION_WORDS | COMPLAINT_WORDS
 
 
 def _stem(word: str) -> str:
@@ -253,17 +250,9 @@ def _term_of(word: str) -> str:
     return _CONCEPTS.get(stem, stem)
 
 
-def _without_contraction(word: str) -> str:
-    """Return the word without a contracted ending ("what's" → "what"); "" for a negated verb."""
-    if "'" not in word:
-        return word
-    # "didn't", "won't", "isn't": an auxiliary, and "not" is a stopword anyway.
-    return "" if word.endswith("n't") else word.split("'", 1)[0]
-
-
 def terms(text: str) -> list[str]:
     """Return the terms a text is compared by: stemmed words and concepts, stopwords left out."""
-    words = (_without_contraction(word) for word in _WORD.findall(text.lower().replace("’", "'")))
+    words = _WORD.findall(text.lower().replace("’", "'"))
     return [_term_of(word) for word in words if word not in IGNORED and len(word) > 1]
 
 
