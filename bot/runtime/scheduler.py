@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.client import HTTPException
+from itertools import islice
 from typing import Any, Protocol
 from urllib.error import URLError
 
@@ -54,6 +55,23 @@ class Deliverer(Protocol):
     def __call__(
         self, session: Session, post: ScheduledPost, client: WebClient, services: Services
     ) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """A deliverer that reads what many due posts of its kind need at once, then posts each.
+
+    `prepare` reads for the posts a delivery transaction is about to take and returns the
+    deliverer that posts them (and only them) from what it read.
+    """
+
+    prepare: Callable[[Session, Sequence[ScheduledPost], Services], Deliverer]
+
+    def __call__(
+        self, session: Session, post: ScheduledPost, client: WebClient, services: Services
+    ) -> None:
+        """Read for one post and deliver it."""
+        self.prepare(session, [post], services)(session, post, client, services)
 
 
 class DeferralRule(Protocol):
@@ -192,8 +210,10 @@ class Scheduler:
     A tick claims due posts in batches (one statement each, the rows with it), holds back those
     whose channel is in maker time, whose workspace Slack asked to wait, or whose channel has
     had its burst, and delivers the rest: workspaces in parallel, each workspace's posts in due
-    order on one thread. What became of the posts is written back in one statement per run of
-    deliveries, in the transaction that holds the deliverers' own writes.
+    order on one thread. Each delivery transaction first lets read-ahead deliverers read for all
+    the posts it is about to take, so a kind's posts cost a few statements together rather than a
+    few each. What became of the posts is written back in one statement per run of deliveries,
+    in the transaction that holds the deliverers' own writes.
     """
 
     def __init__(
@@ -317,9 +337,10 @@ class Scheduler:
         self, queue: deque[ScheduledPost], clients: Mapping[Workspace, WebClient | Failure]
     ) -> list[schedule.Outcome]:
         """Deliver posts from the queue's front in one transaction and settle them in it."""
-        started = time.monotonic()
         outcomes: list[schedule.Outcome] = []
         with session_scope(self.engine) as session:
+            deliverers = self._read_ahead(session, list(islice(queue, SETTLE_EVERY)))
+            started = time.monotonic()
             writes = _Writes(session)
             while queue and len(outcomes) < SETTLE_EVERY:
                 if time.monotonic() - started > SETTLE_SECONDS:
@@ -333,7 +354,7 @@ class Scheduler:
                     outcomes.append(self._failed(post, client))
                 else:
                     before = writes.count
-                    failure = self._attempt(session, post, client)
+                    failure = self._attempt(session, post, client, deliverers)
                     if failure is None:
                         outcomes.append(self._sent(post))
                     elif writes.count == before and not writes.pending():
@@ -344,8 +365,30 @@ class Scheduler:
             schedule.settle(session, outcomes)
         return outcomes
 
-    def _attempt(self, session: Session, post: ScheduledPost, client: WebClient) -> Failure | None:
-        deliver = self.deliverers.get(post.kind)
+    def _read_ahead(
+        self, session: Session, posts: Sequence[ScheduledPost]
+    ) -> Mapping[str, Deliverer]:
+        """Let each read-ahead deliverer read for its posts among these; return every kind's."""
+        deliverers = dict(self.deliverers)
+        for kind, deliver in self.deliverers.items():
+            mine = [post for post in posts if post.kind == kind]
+            if not isinstance(deliver, ReadAhead) or not mine:
+                continue
+            try:
+                deliverers[kind] = deliver.prepare(session, mine, self.services)
+            except Exception:  # each post then reads for itself, and fails on its own
+                log.exception("could not read ahead for %d %s posts", len(mine), kind)
+                session.rollback()  # nothing is written yet: only a failed read is undone
+        return deliverers
+
+    def _attempt(
+        self,
+        session: Session,
+        post: ScheduledPost,
+        client: WebClient,
+        deliverers: Mapping[str, Deliverer],
+    ) -> Failure | None:
+        deliver = deliverers.get(post.kind)
         try:
             if deliver is None:
                 raise LookupError(f"no deliverer for kind {post.kind!r}")
