@@ -1,9 +1,9 @@
 """Tables and queries of the team focus list."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, bindparam, insert
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, bindparam, insert, tuple_
 from sqlmodel import Field, Session, SQLModel, col, func, or_, select
 
 from storage.base import UTCDateTime, Workspace
@@ -177,6 +177,14 @@ def get_list(session: Session, workspace: Workspace, list_id: int) -> FocusList 
     return focus_list
 
 
+def lists_by_id(session: Session, list_ids: Collection[int]) -> dict[int, FocusList]:
+    """Return these lists, by id, in one query."""
+    if not list_ids:
+        return {}
+    rows = session.exec(select(FocusList).where(col(FocusList.id).in_(sorted(list_ids))))
+    return {focus_list.id or 0: focus_list for focus_list in rows}
+
+
 def get_item(session: Session, workspace: Workspace, item_id: int) -> FocusItem | None:
     """Return an item by id, only if its list belongs to the workspace."""
     item = session.get(FocusItem, item_id)
@@ -208,6 +216,51 @@ def open_items_with_owners(
     return [(item, tuple(owners)) for item, owners in items.values()]
 
 
+def lists_in(
+    session: Session, places: Collection[tuple[Workspace, str]]
+) -> dict[tuple[Workspace, str], FocusList]:
+    """Return the lists of several conversations in one query, by workspace and channel."""
+    if not places:
+        return {}
+    keys = sorted({(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places})
+    rows = session.exec(
+        select(FocusList).where(
+            tuple_(
+                col(FocusList.enterprise_id), col(FocusList.team_id), col(FocusList.channel_id)
+            ).in_(keys)
+        )
+    )
+    return {(Workspace(row.team_id, row.enterprise_id), row.channel_id): row for row in rows}
+
+
+def open_items_with_owners_of_lists(
+    session: Session, list_ids: Collection[int]
+) -> dict[int, list[tuple[FocusItem, tuple[str, ...]]]]:
+    """Return the open items of several lists in their order, each with its owners, in one query."""
+    found: dict[int, list[tuple[FocusItem, tuple[str, ...]]]] = {id_: [] for id_ in list_ids}
+    if not list_ids:
+        return found
+    items: dict[int | None, tuple[FocusItem, list[str]]] = {}
+    rows = session.exec(
+        select(FocusItem, FocusItemOwner.user_id)
+        .outerjoin(FocusItemOwner, col(FocusItemOwner.item_id) == col(FocusItem.id))
+        .where(col(FocusItem.list_id).in_(sorted(list_ids)), FocusItem.state == OPEN)
+        .order_by(
+            col(FocusItem.list_id),
+            col(FocusItem.position),
+            col(FocusItem.id),
+            col(FocusItemOwner.user_id),
+        )
+    )
+    for item, owner in rows:
+        _, owners = items.setdefault(item.id, (item, []))
+        if owner is not None:
+            owners.append(owner)
+    for item, owners in items.values():
+        found[item.list_id].append((item, tuple(owners)))
+    return found
+
+
 def add_owners(session: Session, item_id: int, user_ids: Sequence[str]) -> None:
     """Give a new item its owners."""
     for user_id in dict.fromkeys(user_ids):
@@ -236,6 +289,25 @@ def events_between(
         session.exec(
             select(FocusEvent)
             .where(FocusEvent.list_id == list_id, FocusEvent.at >= start, FocusEvent.at < end)
+            .order_by(col(FocusEvent.at), col(FocusEvent.id))
+        )
+    )
+
+
+def events_of_lists_between(
+    session: Session, list_ids: Collection[int], start: datetime, end: datetime
+) -> list[FocusEvent]:
+    """Return several lists' events from start (inclusive) to end (exclusive), oldest first."""
+    if not list_ids:
+        return []
+    return list(
+        session.exec(
+            select(FocusEvent)
+            .where(
+                col(FocusEvent.list_id).in_(sorted(list_ids)),
+                FocusEvent.at >= start,
+                FocusEvent.at < end,
+            )
             .order_by(col(FocusEvent.at), col(FocusEvent.id))
         )
     )

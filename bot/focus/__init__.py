@@ -74,6 +74,7 @@ from bot.focus.lists import (
     open_item,
     set_cap,
     set_owners,
+    view_from,
     view_of,
 )
 
@@ -142,6 +143,7 @@ __all__ = [
     "set_stall_weeks",
     "team_week",
     "unfollow",
+    "view_from",
     "view_of",
     "visible_list",
 ]

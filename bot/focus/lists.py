@@ -1,5 +1,6 @@
 """The team focus list: a short, capped list of what a conversation works on right now."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,6 +50,15 @@ class ListView:
 def view_of(session: Session, focus_list: FocusList, now: datetime) -> ListView:
     """Return the list as people see it at `now`."""
     assert focus_list.id is not None
+    return view_from(focus_list, store.open_items_with_owners(session, focus_list.id), now)
+
+
+def view_from(
+    focus_list: FocusList,
+    open_items: Sequence[tuple[FocusItem, tuple[str, ...]]],
+    now: datetime,
+) -> ListView:
+    """Return the list as people see it at `now`, from its open items (in order) and owners."""
     stall_after = timedelta(weeks=focus_list.stall_weeks)
     return ListView(
         focus_list,
@@ -62,9 +72,7 @@ def view_of(session: Session, focus_list: FocusList, now: datetime) -> ListView:
                 in_focus=now - item.added_at,
                 stalled=now - item.added_at > stall_after,
             )
-            for number, (item, owners) in enumerate(
-                store.open_items_with_owners(session, focus_list.id), start=1
-            )
+            for number, (item, owners) in enumerate(open_items, start=1)
         ),
     )
 

@@ -1,5 +1,6 @@
 """Post the weekly focus check in a list's channel, and every team's week in a leads' channel."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk import WebClient
@@ -9,6 +10,7 @@ from sqlmodel import Session
 from bot import focus
 from bot.common.outbox import payload_of
 from bot.focus import ListView
+from bot.runtime.scheduler import Deliverer, ReadAhead
 from bot.runtime.services import Services
 from handlers.blocks import (
     as_dicts,
@@ -31,23 +33,44 @@ MAX_TEAMS = 1000
 POSTED_TEAMS = 25
 
 
-def deliver_checkin(
-    session: Session, post: ScheduledPost, client: WebClient, services: Services
-) -> None:
-    """Post the weekly focus check and schedule the next one."""
-    now = services.now()
-    workspace = Workspace(post.team_id, post.enterprise_id)
-    list_id = int_value(payload_of(post).get("list_id")) or 0
-    focus_list = store.get_list(session, workspace, list_id)
-    if focus_list is None or focus_list.checkin_weekday is None:
-        return
-    view = focus.view_of(session, focus_list, now)
-    client.chat_postMessage(
-        channel=focus_list.channel_id,
-        text=fallback(f"Weekly focus check. {summary(view)}"),
-        blocks=as_dicts(fit(checkin_blocks(view, now))),
-    )
-    focus.schedule_next_checkin(session, focus_list, now)
+def prepare_checkins(
+    session: Session, posts: Sequence[ScheduledPost], services: Services
+) -> Deliverer:
+    """Read these check-ins' lists and their open items at once; return what posts each."""
+    lists = store.lists_by_id(session, {_list_id(post) for post in posts})
+    open_items = store.open_items_with_owners_of_lists(session, set(lists))
+
+    def deliver(
+        session: Session, post: ScheduledPost, client: WebClient, services: Services
+    ) -> None:
+        """Post the weekly focus check and schedule the next one."""
+        focus_list = lists.get(_list_id(post))
+        if focus_list is None or focus_list.checkin_weekday is None:
+            return
+        if Workspace(focus_list.team_id, focus_list.enterprise_id) != _workspace(post):
+            return
+        now = services.now()
+        view = focus.view_from(focus_list, open_items[_list_id(post)], now)
+        client.chat_postMessage(
+            channel=focus_list.channel_id,
+            text=fallback(f"Weekly focus check. {summary(view)}"),
+            blocks=as_dicts(fit(checkin_blocks(view, now))),
+        )
+        focus.schedule_next_checkin(session, focus_list, now)
+
+    return deliver
+
+
+deliver_checkin = ReadAhead(prepare_checkins)
+"""Post the weekly focus check, reading for every check-in a delivery takes at once."""
+
+
+def _list_id(post: ScheduledPost) -> int:
+    return int_value(payload_of(post).get("list_id")) or 0
+
+
+def _workspace(post: ScheduledPost) -> Workspace:
+    return Workspace(post.team_id, post.enterprise_id)
 
 
 def checkin_blocks(view: ListView, now: datetime) -> list[Block]:
