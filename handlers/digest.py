@@ -11,6 +11,7 @@ from bot.common.dates import day_text
 from bot.common.digest import DigestLine, DigestSection, DigestSectionBuilder, DigestWindow
 from bot.common.outbox import payload_of
 from bot.common.recurrence import zone
+from bot.runtime.scheduler import Deliverer, ReadAhead
 from bot.runtime.services import Services
 from handlers.blocks import (
     MAX_MESSAGE_BLOCKS,
@@ -85,20 +86,44 @@ def build(
     return summary(sections), digest_blocks(sections, window)
 
 
-def deliver_digest(
-    session: Session, post: ScheduledPost, client: WebClient, services: Services
-) -> None:
-    """Post a channel's weekly digest for the week up to now, and schedule the next one."""
-    now = services.now()
-    schedule = session.get(DigestSchedule, int_value(payload_of(post).get("schedule_id")) or 0)
-    if schedule is None or schedule.weekday is None:
-        return
+def prepare_digests(
+    session: Session, posts: Sequence[ScheduledPost], services: Services
+) -> Deliverer:
+    """Read every section's data for these posts' digests at once; return what posts each."""
+    schedules = digest.schedules_by_id(session, (_schedule_id(post) for post in posts))
+    windows = {
+        post.id: _window(post, schedule)
+        for post in posts
+        if (schedule := schedules.get(_schedule_id(post))) is not None
+    }
+    builders = digest.read_ahead(session, list(windows.values()), services.digest_sections)
+
+    def deliver(
+        session: Session, post: ScheduledPost, client: WebClient, services: Services
+    ) -> None:
+        """Post a channel's weekly digest for the week up to now, and schedule the next one."""
+        schedule = schedules.get(_schedule_id(post))
+        if schedule is None or schedule.weekday is None:
+            return
+        text, blocks = build(session, windows[post.id], builders)
+        client.chat_postMessage(
+            channel=schedule.channel_id,
+            text=fallback(text),
+            blocks=[block.to_dict() for block in blocks],
+        )
+        digest.schedule_next(session, schedule, services.now())
+
+    return deliver
+
+
+def _schedule_id(post: ScheduledPost) -> int:
+    return int_value(payload_of(post).get("schedule_id")) or 0
+
+
+def _window(post: ScheduledPost, schedule: DigestSchedule) -> DigestWindow:
     workspace = Workspace(schedule.team_id, schedule.enterprise_id)
-    window = digest.window_ending(workspace, schedule.channel_id, post.due_at, schedule.timezone)
-    text, blocks = build(session, window, services.digest_sections)
-    client.chat_postMessage(
-        channel=schedule.channel_id,
-        text=fallback(text),
-        blocks=[block.to_dict() for block in blocks],
-    )
-    digest.schedule_next(session, schedule, now)
+    return digest.window_ending(workspace, schedule.channel_id, post.due_at, schedule.timezone)
+
+
+deliver_digest = ReadAhead(prepare_digests)
+"""Post a channel's weekly digest, reading for every digest a delivery takes at once."""

@@ -1,9 +1,10 @@
 """When each channel gets the weekly ML sync digest."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.base import UTCDateTime, Workspace
 
@@ -35,3 +36,12 @@ def find_schedule(session: Session, workspace: Workspace, channel_id: str) -> Di
             DigestSchedule.channel_id == channel_id,
         )
     ).first()
+
+
+def schedules_by_id(session: Session, ids: Iterable[int]) -> dict[int, DigestSchedule]:
+    """Return these digest schedules, by id, in one query."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.exec(select(DigestSchedule).where(col(DigestSchedule.id).in_(wanted)))
+    return {schedule.id or 0: schedule for schedule in rows}

@@ -252,6 +252,36 @@ def find_calendar(session: Session, workspace: Workspace, user_id: str) -> Maker
     ).first()
 
 
+def calendars_of_channels(
+    session: Session, places: Collection[tuple[Workspace, str]]
+) -> dict[tuple[Workspace, str], list[MakerCalendar]]:
+    """Return the linked calendars of several team channels' members in one query."""
+    found: dict[tuple[Workspace, str], list[MakerCalendar]] = {place: [] for place in places}
+    if not places:
+        return found
+    keys = sorted({(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places})
+    rows = session.exec(
+        select(MakerMember.channel_id, MakerCalendar)
+        .join(
+            MakerMember,
+            (col(MakerMember.enterprise_id) == col(MakerCalendar.enterprise_id))
+            & (col(MakerMember.team_id) == col(MakerCalendar.team_id))
+            & (col(MakerMember.user_id) == col(MakerCalendar.user_id)),
+        )
+        .where(
+            tuple_(
+                col(MakerMember.enterprise_id),
+                col(MakerMember.team_id),
+                col(MakerMember.channel_id),
+            ).in_(keys)
+        )
+        .order_by(col(MakerCalendar.id))
+    )
+    for channel_id, calendar in rows:
+        found[(Workspace(calendar.team_id, calendar.enterprise_id), channel_id)].append(calendar)
+    return found
+
+
 def meetings_between(
     session: Session, calendar_ids: Sequence[int], start: datetime, end: datetime
 ) -> list[MakerMeeting]:

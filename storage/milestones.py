@@ -1,8 +1,9 @@
 """Tables and queries of milestones: a conversation's vision, its milestones and their history."""
 
+from collections.abc import Collection
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint, tuple_
 from sqlalchemy import select as sql_select
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
@@ -136,6 +137,25 @@ def find_board(session: Session, workspace: Workspace, channel_id: str) -> Miles
             MilestoneBoard.channel_id == channel_id,
         )
     ).first()
+
+
+def boards_in(
+    session: Session, places: Collection[tuple[Workspace, str]]
+) -> dict[tuple[Workspace, str], MilestoneBoard]:
+    """Return the boards of several conversations in one query, by workspace and channel."""
+    if not places:
+        return {}
+    keys = sorted({(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places})
+    rows = session.exec(
+        select(MilestoneBoard).where(
+            tuple_(
+                col(MilestoneBoard.enterprise_id),
+                col(MilestoneBoard.team_id),
+                col(MilestoneBoard.channel_id),
+            ).in_(keys)
+        )
+    )
+    return {(Workspace(row.team_id, row.enterprise_id), row.channel_id): row for row in rows}
 
 
 def get_board(session: Session, workspace: Workspace, board_id: int) -> MilestoneBoard | None:

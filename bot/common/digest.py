@@ -1,6 +1,6 @@
 """The weekly ML sync digest: each feature contributes a section for a channel's week."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,6 +43,43 @@ class DigestSection:
 
 
 DigestSectionBuilder = Callable[[Session, DigestWindow], DigestSection | None]
+DigestSectionReader = Callable[[Session, Sequence[DigestWindow]], DigestSectionBuilder]
+
+
+@dataclass(frozen=True)
+class BatchedSection:
+    """A section that reads its data for many digests at once, then builds each digest's part.
+
+    `read` takes the windows of the digests about to go out and returns the builder that makes
+    any of those windows' section from what it read; a window it was not given is not its to build.
+    """
+
+    read: DigestSectionReader
+
+    def __call__(self, session: Session, window: DigestWindow) -> DigestSection | None:
+        """Build the section of one digest."""
+        return self.read(session, [window])(session, window)
+
+
+def read_ahead(
+    session: Session, windows: Sequence[DigestWindow], builders: Sequence[DigestSectionBuilder]
+) -> list[DigestSectionBuilder]:
+    """Read every batched section's data for these digests at once; return builders that use it."""
+    return [
+        builder.read(session, windows) if isinstance(builder, BatchedSection) else builder
+        for builder in builders
+    ]
+
+
+def places_of(windows: Iterable[DigestWindow]) -> set[tuple[Workspace, str]]:
+    """Return the channels these digests go to, by workspace."""
+    return {(window.workspace, window.channel_id) for window in windows}
+
+
+def span_of(windows: Iterable[DigestWindow]) -> tuple[datetime, datetime]:
+    """Return the stretch of time that covers all these windows."""
+    listed = list(windows)
+    return min(window.start for window in listed), max(window.end for window in listed)
 
 
 def build_digest(
@@ -65,6 +102,11 @@ def window_ending(
 ) -> DigestWindow:
     """Return the week that ends at a moment, for a channel."""
     return DigestWindow(workspace, channel_id, end - WEEK, end, timezone)
+
+
+def schedules_by_id(session: Session, ids: Iterable[int]) -> dict[int, DigestSchedule]:
+    """Return these digest schedules, by id, in one query."""
+    return store.schedules_by_id(session, ids)
 
 
 def find_schedule(session: Session, workspace: Workspace, channel_id: str) -> DigestSchedule | None:

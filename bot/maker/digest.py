@@ -1,15 +1,32 @@
 """Maker time kept: how much of it stayed free of meetings, as a digest section."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.common.digest import DigestLine, DigestSection, DigestWindow
-from bot.maker.schedule import MEETING_PEOPLE, Span, find_schedule, spans_between
+from bot.common.digest import (
+    BatchedSection,
+    DigestLine,
+    DigestSection,
+    DigestSectionBuilder,
+    DigestWindow,
+    places_of,
+    span_of,
+)
+from bot.maker.schedule import (
+    MEETING_PEOPLE,
+    Span,
+    TeamSchedule,
+    find_schedule,
+    schedule_of,
+    spans_between,
+)
 from storage import maker as store
 from storage.base import Workspace
+from storage.maker import MakerCalendar, MakerMeeting
 
 
 @dataclass(frozen=True)
@@ -37,19 +54,35 @@ def maker_time_kept(
     calendars = store.calendars_of_channel(session, workspace, channel_id)
     if schedule is None or not calendars:
         return None
+    meetings = {
+        calendar.id: store.meetings_between(session, [calendar.id], start, end)
+        for calendar in calendars
+        if calendar.id is not None
+    }
+    return kept_of(schedule, calendars, meetings, start, end)
+
+
+def kept_of(
+    schedule: TeamSchedule,
+    calendars: Sequence[MakerCalendar],
+    meetings: Mapping[int, Sequence[MakerMeeting]],
+    start: datetime,
+    end: datetime,
+) -> Kept:
+    """Measure maker time kept over a stretch from the team's calendars and their meetings."""
     _, maker = spans_between(schedule, start, end)
     per_person = sum((span.length for span in maker), timedelta(0))
     lost = timedelta(0)
     sources: dict[str, tuple[timedelta, int]] = {}
     for calendar in calendars:
         assert calendar.id is not None
-        meetings = [
+        held = [
             m
-            for m in store.meetings_between(session, [calendar.id], start, end)
-            if m.people >= MEETING_PEOPLE
+            for m in meetings.get(calendar.id, ())
+            if m.people >= MEETING_PEOPLE and m.start < end and m.end > start
         ]
-        lost += _covered(maker, [Span(m.start, m.end) for m in meetings])
-        for meeting in meetings:
+        lost += _covered(maker, [Span(m.start, m.end) for m in held])
+        for meeting in held:
             cost = sum(
                 (part.overlap(Span(meeting.start, meeting.end)) for part in maker), timedelta(0)
             )
@@ -100,11 +133,28 @@ def hours(duration: timedelta) -> str:
     return f"{whole}h" if not rest else f"{whole}h {rest}m"
 
 
-def digest_section(session: Session, window: DigestWindow) -> DigestSection | None:
-    """Return the week's "maker time kept" figure for the digest."""
-    kept = maker_time_kept(session, window.workspace, window.channel_id, window.start, window.end)
-    if kept is None:
-        return None
-    return DigestSection(
-        "Maker time", tuple(DigestLine(line) for line in describe_kept(kept)), order=40
-    )
+def _read(session: Session, windows: Sequence[DigestWindow]) -> DigestSectionBuilder:
+    """Read the digests' team channels' schedules, calendars and the meetings of their weeks."""
+    places = places_of(windows)
+    schedules = store.schedules_in(session, places)
+    calendars = store.calendars_of_channels(session, places)
+    calendar_ids = {c.id for listed in calendars.values() for c in listed if c.id is not None}
+    meetings: dict[int, list[MakerMeeting]] = defaultdict(list)
+    for meeting in store.meetings_between(session, sorted(calendar_ids), *span_of(windows)):
+        meetings[meeting.calendar_id].append(meeting)
+
+    def digest_section(_session: Session, window: DigestWindow) -> DigestSection | None:
+        """Return the week's "maker time kept" figure for the digest."""
+        place = (window.workspace, window.channel_id)
+        row, team_calendars = schedules.get(place), calendars.get(place)
+        if row is None or not team_calendars:
+            return None
+        kept = kept_of(schedule_of(row), team_calendars, meetings, window.start, window.end)
+        return DigestSection(
+            "Maker time", tuple(DigestLine(line) for line in describe_kept(kept)), order=40
+        )
+
+    return digest_section
+
+
+digest_section = BatchedSection(_read)

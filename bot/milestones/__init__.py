@@ -75,7 +75,7 @@ from bot.milestones.commands import (
     VisionDate,
     parse_command,
 )
-from bot.milestones.digest import digest_section
+from bot.milestones.digest import batched_digest_section, digest_section
 from bot.milestones.forecast import RUNS, Outcome, VisionForecast, forecast
 from bot.milestones.revisits import (
     CHECKIN_KIND,
@@ -136,6 +136,7 @@ __all__ = [
     "add",
     "add_approach",
     "approaches",
+    "batched_digest_section",
     "calibration",
     "calibration_curve",
     "chance_of_any",

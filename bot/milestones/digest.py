@@ -1,11 +1,19 @@
 """The milestones' digest section: what is due, what changed, what was tried, the forecast."""
 
+from collections.abc import Sequence
 from datetime import date
 
 from sqlmodel import Session
 
 from bot.common.dates import day_text
-from bot.common.digest import DigestLine, DigestSection, DigestWindow
+from bot.common.digest import (
+    BatchedSection,
+    DigestLine,
+    DigestSection,
+    DigestSectionBuilder,
+    DigestWindow,
+    places_of,
+)
 from bot.common.recurrence import zone
 from bot.milestones.approaches import describe_tried
 from bot.milestones.board import target_status
@@ -83,3 +91,20 @@ def _forecast_line(session: Session, board: MilestoneBoard) -> str:
         f"{day_text(outlook.vision_date)}; about {outlook.stated.expected:.1f} of "
         f"{len(outlook.plan)} expected to"
     )
+
+
+def _read_boards(session: Session, windows: Sequence[DigestWindow]) -> DigestSectionBuilder:
+    """Find which of the digests' channels keep a board, in one query: only those read more."""
+    boards = store.boards_in(session, places_of(windows))
+
+    def section_if_board(session: Session, window: DigestWindow) -> DigestSection | None:
+        if (window.workspace, window.channel_id) not in boards:
+            return None
+        return digest_section(session, window)
+
+    return section_if_board
+
+
+# A board's section writes (the forecast it showed) as its digest goes out, so only the
+# question of which channels have a board is read ahead.
+batched_digest_section = BatchedSection(_read_boards)

@@ -10,8 +10,9 @@ regrouped since (another process may have merged or split themes).
 import threading
 import weakref
 from array import array
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage import pain as store
+from storage import pain_digest as many
 from storage.base import Workspace
 
 # Ids are handed out before commit, so a transaction may commit a lower id after a higher one was
@@ -146,3 +148,59 @@ def demand_in(
     ledger = synced_ledger(session, workspace)
     with ledger.lock:
         return [ledger.demand(start, end) for start, end in windows]
+
+
+def demand_in_workspaces(
+    session: Session, windows_of: Mapping[Workspace, Sequence[tuple[datetime, datetime]]]
+) -> dict[Workspace, list[WindowDemand]]:
+    """Return the demand of each workspace's [start, end) windows, its ledger synced with theirs."""
+    ledgers = synced_ledgers(session, list(windows_of))
+    found = {}
+    for workspace, windows in windows_of.items():
+        ledger = ledgers[workspace]
+        with ledger.lock:
+            found[workspace] = [ledger.demand(start, end) for start, end in windows]
+    return found
+
+
+def synced_ledgers(
+    session: Session, workspaces: Collection[Workspace]
+) -> dict[Workspace, DemandLedger]:
+    """Return several workspaces' ledgers, brought up to date together in a few queries.
+
+    Their locks are taken in one order (by workspace), so two callers never wait on each other.
+    """
+    wanted = sorted(set(workspaces), key=lambda workspace: astuple(workspace))
+    regrouped = many.regroupings_of(session, wanted)  # read before the reports it vouches for
+    ledgers = _ledgers_of(session)
+    with _LEDGERS_LOCK:
+        for workspace in wanted:
+            ledger = ledgers.get(workspace)
+            if ledger is None or ledger.regrouped != regrouped[workspace]:
+                ledgers[workspace] = DemandLedger(regrouped=regrouped[workspace])
+        chosen = {workspace: ledgers[workspace] for workspace in wanted}
+    with ExitStack() as locks:
+        for ledger in chosen.values():
+            locks.enter_context(ledger.lock)
+        empty = [workspace for workspace, ledger in chosen.items() if not len(ledger.report_ids)]
+        for workspace, reports in many.reports_of_workspaces(session, empty).items():
+            chosen[workspace].add_all(reports)
+        _catch_up(session, {w: ledger for w, ledger in chosen.items() if w not in set(empty)})
+    return chosen
+
+
+def _catch_up(session: Session, ledgers: Mapping[Workspace, DemandLedger]) -> None:
+    """Append the reports committed since each ledger was synced, read for all at once."""
+    if not ledgers:
+        return
+    after = {w: max(0, ledger.newest_id - _LATE_COMMIT_WINDOW) for w, ledger in ledgers.items()}
+    recent = store.report_ids_after(session, min(after.values()))
+    unseen = {}
+    for workspace, ledger in ledgers.items():
+        held = ledger.held_after(after[workspace])
+        unseen[workspace] = {got for got in recent if got > after[workspace] and got not in held}
+    found = many.reports_by_id_anywhere(session, set().union(*unseen.values()))
+    for workspace, ledger in ledgers.items():
+        mine = [report for report in found.get(workspace, []) if report[0] in unseen[workspace]]
+        ledger.add_all(mine)
+        ledger.elsewhere |= unseen[workspace] - {report_id for report_id, *_ in mine}

@@ -1,6 +1,7 @@
 """Themes and their demand: titles, the top themes, and the threshold that tells the leads."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ from sqlmodel import Session
 
 from bot.common import outbox
 from bot.common.leads import lead_ids, require_lead
-from bot.pain.demand import demand_in
+from bot.pain.demand import demand_in, demand_in_workspaces
 from storage import pain as store
 from storage.base import Workspace
 from storage.pain import PainPoint, PainSettings, PainTheme
@@ -43,37 +44,81 @@ def top_themes(
     session: Session, workspace: Workspace, weeks: int, now: datetime, limit: int = 10
 ) -> tuple[list[ThemeDemand], int]:
     """Return the themes most people hit lately (with trend), and how many themes had any."""
-    window = timedelta(weeks=weeks)
-    current, previous = demand_in(
-        session,
-        workspace,
-        [(now - window, now + timedelta(seconds=1)), (now - 2 * window, now - window)],
-    )
+    current, previous = demand_in(session, workspace, _lately(now, weeks))
     ranked = current.top(limit)
     return describe_themes(session, ranked, current.of(ranked), previous.of(ranked)), len(current)
+
+
+def top_themes_in_workspaces(
+    session: Session, moments: Collection[tuple[Workspace, datetime]], weeks: int, limit: int = 10
+) -> dict[tuple[Workspace, datetime], list[ThemeDemand]]:
+    """Return the themes most people hit lately (with trend) as of each workspace's moment."""
+    wanted = list(dict.fromkeys(moments))
+    windows_of: dict[Workspace, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for workspace, now in wanted:
+        windows_of[workspace] += _lately(now, weeks)
+    demands = {
+        workspace: iter(found)
+        for workspace, found in demand_in_workspaces(session, windows_of).items()
+    }
+    ranked = {}
+    for workspace, now in wanted:  # in the order their windows were asked for
+        current, previous = next(demands[workspace]), next(demands[workspace])
+        top = current.top(limit)
+        ranked[(workspace, now)] = (top, current.of(top), previous.of(top))
+    facts = ThemeFacts.read(session, [theme for top, _, _ in ranked.values() for theme in top])
+    return {moment: facts.describe(*demand) for moment, demand in ranked.items()}
+
+
+def _lately(now: datetime, weeks: int) -> list[tuple[datetime, datetime]]:
+    """Return the last weeks up to now (inclusive), and the same stretch before them."""
+    window = timedelta(weeks=weeks)
+    return [(now - window, now + timedelta(seconds=1)), (now - 2 * window, now - window)]
 
 
 def describe_themes(
     session: Session, theme_ids: Sequence[int], current: dict[int, int], previous: dict[int, int]
 ) -> list[ThemeDemand]:
     """Return the demand of these themes, in this order, with their titles and quotes."""
-    themes = store.themes_by_id(session, theme_ids)
-    spans = store.theme_spans(session, theme_ids)
-    quotes = store.latest_points(session, theme_ids)
-    founders = store.first_points(session, theme_ids)
-    return [
-        ThemeDemand(
-            theme=themes[theme_id],
-            title=themes[theme_id].name or founders[theme_id].text,
-            people=current.get(theme_id, 0),
-            previous=previous.get(theme_id, 0),
-            first_seen=spans[theme_id][0],
-            last_seen=spans[theme_id][1],
-            quote=quotes[theme_id],
+    return ThemeFacts.read(session, theme_ids).describe(theme_ids, current, previous)
+
+
+@dataclass(frozen=True)
+class ThemeFacts:
+    """What describing themes takes besides their demand: the themes, spans, quotes, founders."""
+
+    themes: dict[int, PainTheme]
+    spans: dict[int, tuple[datetime, datetime]]
+    quotes: dict[int, PainPoint]
+    founders: dict[int, PainPoint]
+
+    @classmethod
+    def read(cls, session: Session, theme_ids: Sequence[int]) -> "ThemeFacts":
+        """Read the facts of these themes in four queries."""
+        return cls(
+            themes=store.themes_by_id(session, theme_ids),
+            spans=store.theme_spans(session, theme_ids),
+            quotes=store.latest_points(session, theme_ids),
+            founders=store.first_points(session, theme_ids),
         )
-        for theme_id in theme_ids
-        if theme_id in quotes
-    ]
+
+    def describe(
+        self, theme_ids: Sequence[int], current: dict[int, int], previous: dict[int, int]
+    ) -> list[ThemeDemand]:
+        """Return the demand of these themes, in this order, with their titles and quotes."""
+        return [
+            ThemeDemand(
+                theme=self.themes[theme_id],
+                title=self.themes[theme_id].name or self.founders[theme_id].text,
+                people=current.get(theme_id, 0),
+                previous=previous.get(theme_id, 0),
+                first_seen=self.spans[theme_id][0],
+                last_seen=self.spans[theme_id][1],
+                quote=self.quotes[theme_id],
+            )
+            for theme_id in theme_ids
+            if theme_id in self.quotes
+        ]
 
 
 def theme_title(session: Session, theme: PainTheme) -> str:

@@ -71,4 +71,4 @@ DELIVERERS: dict[str, Deliverer] = {
     milestones.REVISIT_KIND: deliver_revisit,
     milestones.CHECKIN_KIND: deliver_checkin,
 }
-DIGEST_SECTIONS: tuple[DigestSectionBuilder, ...] = (milestones.digest_section,)
+DIGEST_SECTIONS: tuple[DigestSectionBuilder, ...] = (milestones.batched_digest_section,)
