@@ -12,14 +12,27 @@ from sqlmodel import Session, func, select
 
 from bot import milestones
 from bot.app.factory import Focusbot, create_focusbot
+from bot.common import digest
 from bot.common.caller import Caller
 from bot.common.digest import window_ending
 from bot.console.fakeslack import FakeSlack, SlackRequests
 from bot.pain.digest import crossed_section, status_section
+from bot.runtime import scheduler
 from storage.base import Workspace
+from storage.digest import DigestSchedule
+from storage.focus import FocusItem, FocusList
 from storage.milestones import MilestoneTried
 from storage.pain import PainPoint, PainReport, PainStatusChange, PainTheme
-from tests.conftest import ALICE, BOB, CAROL, CHANNEL, SIGNING_SECRET, TEAM, settings_for
+from tests.conftest import (
+    ALICE,
+    BOB,
+    CAROL,
+    CHANNEL,
+    SIGNING_SECRET,
+    TEAM,
+    message_text,
+    settings_for,
+)
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 WORKSPACE = Workspace(TEAM)
@@ -160,3 +173,89 @@ def test_pain_top_takes_as_many_statements_for_30_themes_as_for_3(focusbot: Focu
         focusbot, add_crossed_themes, lambda: statements_of_command(focusbot, "/pain", "top")
     )
     assert big == small
+
+
+def add_channels_with_digests(session: Session, workspaces: int, channels: int) -> list[str]:
+    """Give channels in new workspaces a digest due before now, a focus list and a pain point.
+
+    Each workspace's pain points share a theme named after the workspace; return the channels.
+    """
+    known = session.exec(select(func.count()).select_from(DigestSchedule)).one()
+    set_up, week_before = NOW - timedelta(days=7), NOW - timedelta(days=6)
+    names = []
+    for w in range(workspaces):
+        team = f"T{known + w:03d}"
+        theme = PainTheme(team_id=team, name=f"Flaky GPUs at {team}", created_at=week_before)
+        session.add(theme)
+        session.flush()
+        assert theme.id is not None
+        for c in range(channels):
+            channel = f"C{team}X{c}"
+            names.append(channel)
+            digest.ensure_schedule(session, Workspace(team), channel, lambda: "UTC", set_up)
+            focus_list = FocusList(
+                team_id=team, channel_id=channel, checkin_weekday=None, created_at=set_up
+            )
+            session.add(focus_list)
+            session.flush()
+            assert focus_list.id is not None
+            session.add(
+                FocusItem(
+                    list_id=focus_list.id,
+                    text=f"Ship the harness of {channel}",
+                    state="open",
+                    added_by=ALICE,
+                    added_at=NOW - timedelta(weeks=8),
+                )
+            )
+            point = PainPoint(
+                team_id=team,
+                number=c + 1,
+                text=f"the queue in {channel} is slow",
+                reporter_id=ALICE,
+                logged_by=ALICE,
+                channel_id=channel,
+                created_at=week_before,
+                theme_id=theme.id,
+            )
+            session.add(point)
+            session.flush()
+            assert point.id is not None
+            session.add(PainReport(team_id=team, pain_id=point.id, user_id=ALICE, at=week_before))
+    return names
+
+
+def test_digests_due_together_read_as_much_for_40_channels_in_8_workspaces_as_for_4(
+    focusbot: Focusbot, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A slow machine must not split a delivery transaction (and its read-ahead) in two.
+    monkeypatch.setattr(scheduler, "SETTLE_SECONDS", 600.0)
+    focusbot.scheduler.tick()  # the hourly chores, out of the way
+
+    def deliver(workspaces: int, channels: int) -> tuple[list[str], list[str]]:
+        with focusbot.services.session() as session:
+            names = add_channels_with_digests(session, workspaces, channels)
+        fake_slack.clear()
+        with counted(focusbot.services.engine) as seen:
+            assert focusbot.scheduler.tick().sent == len(names)
+        return names, seen
+
+    _, small = deliver(workspaces=4, channels=1)
+    big_channels, big = deliver(workspaces=8, channels=5)
+
+    def reads(statements: list[str]) -> list[str]:
+        return [s for s in statements if not s.lstrip().upper().startswith("INSERT")]
+
+    assert len(reads(big)) == len(reads(small))
+    # The one write a digest adds is its next week's post.
+    assert len(big) - len(reads(big)) == len(big_channels)
+    posts = {
+        post["channel"]: message_text(post) for post in fake_slack.calls_to("chat.postMessage")
+    }
+    assert set(posts) == set(big_channels)
+    for channel, text in posts.items():
+        team = channel[1:5]
+        assert f"the queue in {channel} is slow" in text
+        assert f"Ship the harness of {channel}" in text
+        assert f"Flaky GPUs at {team} — 1 person, rising" in text
+        assert text.count("the queue in") == 1 and text.count("Flaky GPUs") == 1
