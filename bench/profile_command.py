@@ -10,6 +10,7 @@ blur the figures). A bare Bolt app that only acknowledges gets the same requests
 import argparse
 import cProfile
 import io
+import itertools
 import logging
 import pstats
 import tempfile
@@ -22,12 +23,14 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from bench.command_mix import plans
 from bench.data import CHANNELS, PEOPLE, TEAM, working_copy
 from bench.processes import BOT_TOKEN, SIGNING_SECRET, bench_settings
 from bot.console.fakeslack import running_fake_slack
 from bot.console.signedrequests import SignedRequest, SlackRequests
 
 EVENTS_PATH = "/slack/events"
+PAIN_TEXT = "<text>"  # stands for a fresh complaint in each request
 ADD_CHANNEL = "C0PROFILE"  # a list of its own with room, so that adding never meets the cap
 # name: the commands one measured unit sends (text of /focus or /maker), and what they must answer.
 COMMANDS: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -37,7 +40,12 @@ COMMANDS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("/focus", "done 2", "Finished"),
     ),
     "/maker check": (("/maker", "check tue 10:30 45m 4", "maker"),),
+    # Each request logs another complaint (bench.command_mix's), matched against the whole index.
+    "/pain <text>": (("/pain", PAIN_TEXT, "Logged pain point"),),
 }
+
+
+_SEEDS = itertools.count(1)
 
 
 @dataclass
@@ -96,10 +104,15 @@ def requests_for(name: str, count: int, response_url: str) -> list[list[SignedRe
     """Return `count` units of a command, each request freshly signed with its own trigger id."""
     signer = SlackRequests(SIGNING_SECRET, team_id=TEAM)
     channel = ADD_CHANNEL if name == "/focus add + done" else CHANNELS[1]
+    complaints = iter(plans("/pain <text>", 0, count, next(_SEEDS)))
     return [
         [
             signer.command(
-                command, text, user_id=PEOPLE[0], channel_id=channel, response_url=response_url
+                command,
+                next(complaints).text if text == PAIN_TEXT else text,
+                user_id=PEOPLE[0],
+                channel_id=channel,
+                response_url=response_url,
             )
             for command, text, _ in COMMANDS[name]
         ]
@@ -159,9 +172,9 @@ def bare_app(slack_api_url: str) -> Any:
     )
 
     def acknowledge(ack: Ack) -> None:
-        ack(text="Focus Added Finished maker")  # what the focusbot answers are checked for
+        ack(text="Focus Added Finished maker Logged pain point")  # what focusbot's answers hold
 
-    for command in ("/focus", "/maker"):
+    for command in ("/focus", "/maker", "/pain"):
         app.command(command)(acknowledge)
     return SlackRequestHandler(app, path=EVENTS_PATH)
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint, func, update
 from sqlalchemy.exc import IntegrityError
@@ -217,13 +217,30 @@ def all_texts(session: Session, workspace: Workspace) -> Iterator[tuple[int, str
         yield int(point_id or 0), text
 
 
-def points_by_id(session: Session, ids: Iterable[int]) -> dict[int, PainPoint]:
-    """Return pain points by id."""
+def theme_ids_of_points(session: Session, ids: Iterable[int]) -> dict[int, int]:
+    """Return the theme of each of these pain points."""
     wanted = list(ids)
     if not wanted:
         return {}
-    rows = session.exec(select(PainPoint).where(col(PainPoint.id).in_(wanted)))
-    return {point.id or 0: point for point in rows}
+    rows = session.exec(
+        select(PainPoint.id, PainPoint.theme_id).where(col(PainPoint.id).in_(wanted))
+    )
+    return {int(point_id or 0): int(theme_id) for point_id, theme_id in rows}
+
+
+def points_with_themes(
+    session: Session, ids: Iterable[int]
+) -> dict[int, tuple[PainPoint, PainTheme]]:
+    """Return these pain points by id, each with its theme."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(PainPoint, PainTheme)
+        .join(PainTheme, col(PainTheme.id) == col(PainPoint.theme_id))
+        .where(col(PainPoint.id).in_(wanted))
+    )
+    return {point.id or 0: (point, theme) for point, theme in rows}
 
 
 def theme_sizes(session: Session, theme_ids: Iterable[int]) -> dict[int, int]:
@@ -465,8 +482,18 @@ def count_points(session: Session, workspace: Workspace | None) -> int:
     return int(session.exec(query).one())
 
 
-def lock_workspace(session: Session, workspace: Workspace) -> None:
-    """Hold the workspace's pain points until the transaction ends: numbers come one at a time."""
+class Threshold(NamedTuple):
+    """When the leads hear of a theme: this many people within this many weeks."""
+
+    people: int
+    weeks: int
+
+
+def lock_workspace(session: Session, workspace: Workspace) -> Threshold:
+    """Hold the workspace's pain points until the transaction ends; return its threshold.
+
+    Numbers come one at a time, and a theme's demand is counted by one request at a time.
+    """
     touch = (
         update(PainSettings)
         .where(
@@ -474,16 +501,19 @@ def lock_workspace(session: Session, workspace: Workspace) -> None:
             col(PainSettings.team_id) == workspace.team_id,
         )
         .values(threshold_people=PainSettings.threshold_people)
+        .returning(col(PainSettings.threshold_people), col(PainSettings.threshold_weeks))
     )
-    if session.connection().execute(touch).rowcount:
-        return
+    found = session.connection().execute(touch).first()
+    if found is not None:
+        return Threshold(*found)
+    settings = PainSettings(enterprise_id=workspace.enterprise_id, team_id=workspace.team_id)
     try:
         with session.begin_nested():
-            session.add(
-                PainSettings(enterprise_id=workspace.enterprise_id, team_id=workspace.team_id)
-            )
+            session.add(settings)
     except IntegrityError:
-        session.connection().execute(touch)  # another request made the row a moment ago
+        # Another request made the row a moment ago.
+        return Threshold(*session.connection().execute(touch).one())
+    return Threshold(settings.threshold_people, settings.threshold_weeks)
 
 
 def note_regrouped(session: Session, workspace: Workspace) -> None:

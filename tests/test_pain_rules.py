@@ -2,6 +2,8 @@
 
 import io
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from bot import pain
 from bot.pain import Log, Matcher, Merge, MeToo, NameTheme, PainError, Threshold, UsageError
+from bot.pain.matching import PainIndex
 from bot.pain.similar import similar_points, synced_index
 from storage.base import Workspace
 from storage.db import make_engine, session_scope
@@ -115,6 +118,44 @@ def test_warming_up_at_start_loads_the_index_a_new_process_then_matches_against(
         assert logged.grouped
     finally:
         started.dispose()
+
+
+def test_the_same_complaint_logged_twice_at_once_ends_in_one_theme(
+    engine: Engine, database_url: str
+) -> None:
+    with session_scope(engine) as session:
+        pain.log_pain(session, TEAM, "U1", "C1", "Our cloud bill doubled", NOW)
+    other_process = make_engine(database_url)  # its own index in memory
+    both_matched = threading.Barrier(2)
+
+    def log(on: Engine, person: str) -> int | None:
+        text = "Waiting hours in the GPU queue every morning"
+        searched = pain.search_pain(lambda: session_scope(on), TEAM, text, Matcher())
+        both_matched.wait(timeout=60)  # neither was written when the other was matched
+        with session_scope(on) as session:
+            return pain.log_pain(session, TEAM, person, "C1", text, NOW, searched=searched).theme.id
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            themes = list(pool.map(log, [engine, other_process], ["U2", "U3"]))
+    finally:
+        other_process.dispose()
+    assert themes[0] == themes[1]
+    with session_scope(engine) as session:
+        assert [pain.view_point(session, TEAM, n).point.number for n in (2, 3)] == [2, 3]
+
+
+def test_pain_points_indexed_after_a_search_score_there_as_in_the_whole_index() -> None:
+    index = PainIndex()
+    texts = ["GPU queue takes forever", "CI is slow", "Waiting on the GPU queue", "GPU quota"]
+    since = ["No GPU in the queue today", "The CI is slow"]
+    for key, text in enumerate([*texts, *since], start=1):
+        index.add(key, text)
+    whole = index.nearest("the GPU queue is slow", None)
+    assert index.nearest("the GPU queue is slow", None, from_row=len(texts)) == [
+        match for match in whole if match.key > len(texts)
+    ]
+    assert {match.key for match in whole if match.key > len(texts)} == {5, 6}
 
 
 def test_a_theme_emptied_by_a_merge_still_has_a_title(engine: Engine) -> None:

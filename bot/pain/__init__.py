@@ -36,6 +36,7 @@ from bot.pain.points import (
     log_pain,
     me_too,
     point_numbered,
+    search_pain,
     view_point,
 )
 from bot.pain.review import (
@@ -106,6 +107,7 @@ __all__ = [
     "point_numbered",
     "reindex",
     "same_problem",
+    "search_pain",
     "set_reaction",
     "set_status",
     "set_threshold",

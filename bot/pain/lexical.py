@@ -313,9 +313,9 @@ class TfidfIndex:
             tfs.append(1.0 + math.log(count))
         self._pending.append((np.array(ids, dtype=np.int64), np.array(tfs, dtype=np.float32)))
 
-    def scores(self, text: str) -> np.ndarray:
-        """Return the cosine similarity of the text to every indexed row."""
-        scores = np.zeros(self._rows)
+    def scores(self, text: str, from_row: int = 0) -> np.ndarray:
+        """Return the cosine similarity of the text to every indexed row from `from_row` on."""
+        scores = np.zeros(self._rows - from_row)
         features = self._features(text)
         query = Counter(feature for feature in features if feature in self._vocabulary)
         if not query:
@@ -328,11 +328,14 @@ class TfidfIndex:
             query_norm += weight * weight
             rows = np.frombuffer(self._postings_rows[feature_id], dtype=np.int32)
             tfs = np.frombuffer(self._postings_tf[feature_id], dtype=np.float32)
+            if from_row:  # postings are in row order: the rows asked for are a tail
+                start = int(np.searchsorted(rows, from_row))
+                rows, tfs = rows[start:] - from_row, tfs[start:]
             scores[rows] += tfs * (weight * idf[feature_id])
         # Features the index has never seen still count in the query's length, at the highest idf.
         unseen = len(features) - sum(query.values())
         query_norm += unseen * (math.log(1.0 + self._rows) + 1.0) ** 2
-        scores /= self._doc_norms() * math.sqrt(query_norm)
+        scores /= self._doc_norms()[from_row:] * math.sqrt(query_norm)
         return scores
 
     def _idf(self) -> np.ndarray:
@@ -411,8 +414,8 @@ class LexicalIndex:
         self._terms.append(text)
         self._ngrams.append(text)
 
-    def scores(self, text: str) -> np.ndarray:
-        """Return the similarity (0 to 1) of the text to every indexed row."""
-        return TERM_WEIGHT * self._terms.scores(text) + (1 - TERM_WEIGHT) * self._ngrams.scores(
-            text
-        )
+    def scores(self, text: str, from_row: int = 0) -> np.ndarray:
+        """Return the similarity (0 to 1) of the text to every indexed row from `from_row` on."""
+        return TERM_WEIGHT * self._terms.scores(text, from_row) + (
+            1 - TERM_WEIGHT
+        ) * self._ngrams.scores(text, from_row)

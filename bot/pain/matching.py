@@ -199,24 +199,29 @@ class PainIndex:
         filled[:known] = np.any(self._vectors[:known] != 0, axis=1)
         return [int(self._keys[row]) for row in np.flatnonzero(~filled)]
 
-    def nearest(self, text: str, vector: np.ndarray | None, limit: int = NEIGHBOURS) -> list[Match]:
-        """Return up to `limit` indexed pain points most like this text, best first."""
-        scores = self.scores(text, vector)
+    def nearest(
+        self, text: str, vector: np.ndarray | None, limit: int = NEIGHBOURS, from_row: int = 0
+    ) -> list[Match]:
+        """Return up to `limit` pain points most like this text, best first (indexed from a row)."""
+        scores = self.scores(text, vector, from_row)
         candidates = np.flatnonzero(scores >= MIN_MATCH)
         if len(candidates) > limit:
             candidates = candidates[np.argpartition(-scores[candidates], limit - 1)[:limit]]
         ranked = sorted(candidates, key=lambda row: (-scores[row], row))
-        return [Match(int(self._keys[row]), round(float(scores[row]), 4)) for row in ranked]
+        return [
+            Match(int(self._keys[from_row + row]), round(float(scores[row]), 4)) for row in ranked
+        ]
 
-    def scores(self, text: str, vector: np.ndarray | None) -> np.ndarray:
-        """Return the similarity of the text to every row, by the index's blend."""
+    def scores(self, text: str, vector: np.ndarray | None, from_row: int = 0) -> np.ndarray:
+        """Return the similarity of the text to every row from `from_row` on, by the blend."""
         rows = len(self._keys)
         if self.blend is Blend.WORDS or vector is None:
-            return self._words.scores(text)
-        meaning = np.full(rows, -MODEL_OFFSET)
+            return self._words.scores(text, from_row)
+        meaning = np.full(rows - from_row, -MODEL_OFFSET)
         if len(self._vectors) and self._vectors.shape[1] == len(vector):
             known = min(rows, len(self._vectors))
-            meaning[:known] = self._vectors[:known] @ vector - MODEL_OFFSET
+            if known > from_row:
+                meaning[: known - from_row] = self._vectors[from_row:known] @ vector - MODEL_OFFSET
         if self.blend is Blend.MEANING:
             return meaning
-        return np.maximum(self._words.scores(text), meaning)
+        return np.maximum(self._words.scores(text, from_row), meaning)

@@ -1,15 +1,25 @@
 """Log pain points (numbered, grouped with the theme of the same complaint), find and list them."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.pain.commands import PainError
 from bot.pain.embedding import Matcher
-from bot.pain.similar import Similar, similar_points
+from bot.pain.similar import (
+    Search,
+    Similar,
+    caught_up,
+    found_by,
+    joined_theme,
+    search,
+    synced_index,
+)
 from bot.pain.themes import check_threshold, theme_title
 from storage import pain as store
 from storage import pain_matching
@@ -28,6 +38,21 @@ class Logged:
     already_logged: bool = False
 
 
+def search_pain(
+    sessions: Callable[[], AbstractContextManager[Session]],
+    workspace: Workspace,
+    text: str,
+    matcher: Matcher,
+) -> Search:
+    """Score a complaint against the workspace's pain points, in a transaction only to sync."""
+    # Embedded and scored outside any transaction: SQLite lets one session of the process at a
+    # time in, and PostgreSQL connections are few.
+    vector = _embedded(matcher, text)
+    with sessions() as session:
+        index = synced_index(session, workspace, matcher)
+    return search(index, text, vector)
+
+
 def log_pain(
     session: Session,
     workspace: Workspace,
@@ -41,19 +66,24 @@ def log_pain(
     permalink: str | None = None,
     message_ts: str | None = None,
     matcher: Matcher | None = None,
+    searched: Search | None = None,
 ) -> Logged:
     """Log a pain point: number it, group it with its theme, count its reporter."""
     matcher = matcher or Matcher()
-    # Embedded before the workspace is locked: a slow model must not hold up other loggers.
-    embedded = matcher.embed([text])
-    vector = embedded[0] if embedded is not None else None
-    store.lock_workspace(session, workspace)
+    if searched is None:
+        index = synced_index(session, workspace, matcher)
+        searched = search(index, text, _embedded(matcher, text))
+    # Matched before the workspace is locked: other loggers wait only for the writes, and for
+    # the few pain points logged since the search, matched again here.
+    found = found_by(session, searched)
+    threshold = store.lock_workspace(session, workspace)
     if message_ts is not None:
         existing = store.find_by_message(session, workspace, channel_id, message_ts)
         if existing is not None:
             return Logged(existing, theme_of(session, existing), False, (), already_logged=True)
-    found = similar_points(session, workspace, text, matcher, vector)
-    theme = found.group or new_theme(session, workspace, now)
+    found = caught_up(session, workspace, found)
+    # The theme as it is now, not as it was when matched: merged, or just past the threshold.
+    theme = joined_theme(session, found) or new_theme(session, workspace, now)
     point = _insert_point(
         session,
         PainPoint(
@@ -72,12 +102,20 @@ def log_pain(
         ),
         workspace,
     )
+    vector = searched.vector
     if vector is not None and matcher.model is not None:
         pain_matching.save_vector(session, point.id or 0, matcher.model, vector.tobytes())
     # A pain point just made has no reports yet: its reporter needs no check for a duplicate.
     session.add(_report(workspace, point, reporter, now))
-    check_threshold(session, workspace, theme, now)
+    # A new theme has one person, its reporter: too few for any threshold above one.
+    if found.group is not None or threshold.people <= 1:
+        check_threshold(session, workspace, theme, now, threshold)
     return Logged(point, theme, found.group is not None, tuple(found.similar))
+
+
+def _embedded(matcher: Matcher, text: str) -> np.ndarray | None:
+    embedded = matcher.embed([text])
+    return embedded[0] if embedded is not None else None
 
 
 def new_theme(session: Session, workspace: Workspace, now: datetime) -> PainTheme:
@@ -91,19 +129,11 @@ def new_theme(session: Session, workspace: Workspace, now: datetime) -> PainThem
 
 
 def _insert_point(session: Session, point: PainPoint, workspace: Workspace) -> PainPoint:
-    for _attempt in range(5):
-        point.number = store.last_number(session, workspace) + 1
-        try:
-            with session.begin_nested():
-                session.add(point)
-            return point
-        except IntegrityError:
-            # Someone else took the number a moment ago (or logged the same message).
-            if point.message_ts is not None and store.find_by_message(
-                session, workspace, point.channel_id, point.message_ts
-            ):
-                raise PainError("That message was just logged as a pain point.") from None
-    raise PainError("Too many pain points are being logged at once; try again in a moment.")
+    # Only here are pain points made, with the workspace locked: the next number is free.
+    point.number = store.last_number(session, workspace) + 1
+    session.add(point)
+    session.flush()
+    return point
 
 
 def add_report(

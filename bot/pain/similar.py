@@ -4,7 +4,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -12,7 +12,17 @@ from sqlmodel import Session
 
 from bot.pain.demand import synced_ledger
 from bot.pain.embedding import EmbeddingUnavailable, Matcher
-from bot.pain.matching import RULES, Blend, Label, PainIndex, apply_labels, to_join, to_show
+from bot.pain.matching import (
+    NEIGHBOURS,
+    RULES,
+    Blend,
+    Label,
+    Match,
+    PainIndex,
+    apply_labels,
+    to_join,
+    to_show,
+)
 from storage import pain as store
 from storage import pain_matching as vectors
 from storage.base import Workspace
@@ -33,6 +43,9 @@ _WARMING: "weakref.WeakKeyDictionary[Engine, dict[Workspace, threading.Event]]" 
 # Pain points indexed without a vector get one once `focusbot pain reindex` stored it.
 _VECTOR_RECHECK_SECONDS = 30.0
 _VECTOR_RECHECK_BATCH = 2000
+# More pain points than this logged between a search and its write means the index was still
+# loading at start (it matches against what it has then); a burst logs far fewer.
+_CATCH_UP_AT_MOST = 1000
 
 
 def _engine_of(session: Session) -> Engine:
@@ -61,7 +74,7 @@ def synced_index(session: Session, workspace: Workspace, matcher: Matcher) -> Pa
     with _INDEXES_LOCK:
         warming = _WARMING.get(_engine_of(session), {}).get(workspace)
     # While the index is warmed at start, a /pain matches against what is loaded so far rather
-    # than wait: it holds the workspace's lock, and every other /pain would queue behind it.
+    # than wait: its answer is due within Slack's three seconds.
     if warming is not None and not warming.is_set():
         loading = indexes.get(workspace)
         if loading is not None:
@@ -163,12 +176,45 @@ class Similar:
 
 
 @dataclass(frozen=True)
+class Search:
+    """A text scored against a workspace's index, and how far the index reached then."""
+
+    text: str
+    vector: np.ndarray | None
+    index: PainIndex
+    rows: int
+    newest: int
+    matches: list[Match]
+    labels: list[Label]
+
+
+@dataclass(frozen=True)
 class Found:
-    """The pain points a text looks like, the theme it belongs to, and its meaning vector."""
+    """The pain points a text looks like, the theme it belongs to, and the search behind them."""
 
     similar: list[Similar]
     group: PainTheme | None
-    vector: np.ndarray | None
+    search: Search
+    group_by: int | None = None  # the pain point whose theme is joined
+
+    @property
+    def vector(self) -> np.ndarray | None:
+        """Return the text's meaning vector, when a model is on."""
+        return self.search.vector
+
+
+def search(index: PainIndex, text: str, vector: np.ndarray | None) -> Search:
+    """Score a text against every pain point of an index (no database needed)."""
+    with index.lock:
+        return Search(
+            text,
+            vector,
+            index,
+            len(index),
+            index.newest_key,
+            index.nearest(text, vector),
+            index.labels,
+        )
 
 
 def similar_points(
@@ -179,23 +225,57 @@ def similar_points(
     vector: np.ndarray | None = None,
 ) -> Found:
     """Return the closest pain points (one per theme) and the theme the text belongs to, if any."""
-    index = synced_index(session, workspace, matcher)
-    with index.lock:
-        matches, labels = index.nearest(text, vector), index.labels
-    near = {match.key for match in matches}
-    labelled = {label.other for label in labels if label.point in near}
-    labelled |= {label.point for label in labels if label.other in near}
-    points = store.points_by_id(session, near | labelled)
-    theme_of: Mapping[int, int] = {point_id: point.theme_id for point_id, point in points.items()}
-    ranked = apply_labels(matches, theme_of, labels)
-    rules = RULES[index.blend if vector is not None else Blend.WORDS]
+    return found_by(session, search(synced_index(session, workspace, matcher), text, vector))
+
+
+def found_by(session: Session, done: Search) -> Found:
+    """Return the themes a search found, with the pain points to show and the theme to join."""
+    near = {match.key for match in done.matches}
+    labelled = {label.other for label in done.labels if label.point in near}
+    labelled |= {label.point for label in done.labels if label.other in near}
+    theme_of: Mapping[int, int] = store.theme_ids_of_points(session, near | labelled)
+    ranked = apply_labels(done.matches, theme_of, done.labels)
+    rules = RULES[done.index.blend if done.vector is not None else Blend.WORDS]
     shown, joined = to_show(ranked, rules), to_join(ranked, rules)
-    themes = store.themes_by_id(session, [found.theme for found in ranked])
+    # The theme joined is the best one, always shown: one query loads all there is to say.
+    points = store.points_with_themes(session, [found.point for found in shown])
     return Found(
-        [Similar(points[found.point], themes[found.theme], found.score) for found in shown],
-        themes[joined.theme] if joined is not None else None,
-        vector,
+        [Similar(*points[found.point], found.score) for found in shown],
+        points[joined.point][1] if joined is not None else None,
+        done,
+        joined.point if joined is not None else None,
     )
+
+
+def joined_theme(session: Session, found: Found) -> PainTheme | None:
+    """Return the theme the text joins as the database holds it now, if it joins one."""
+    if found.group_by is None:
+        return None
+    return store.points_with_themes(session, [found.group_by])[found.group_by][1]
+
+
+def caught_up(session: Session, workspace: Workspace, found: Found) -> Found:
+    """Return what a text matches, counting pain points logged since its search.
+
+    Called with the workspace locked: those pain points (ids above the search's newest) are few,
+    and only they are scored.
+    """
+    done = found.search
+    newer = store.texts_after(session, workspace, done.newest, _CATCH_UP_AT_MOST)
+    if not newer or len(newer) == _CATCH_UP_AT_MOST:
+        return found  # none, or the index was still loading at start: what it had must do
+    index = done.index
+    ids = [point_id for point_id, _ in newer]
+    found_vectors = vectors.vectors_of(session, ids, index.model) if index.model else {}
+    with index.lock:
+        for point_id, text in newer:
+            index.add(point_id, text, _decoded(found_vectors.get(point_id)))
+        more = index.nearest(done.text, done.vector, from_row=done.rows)
+        rows, newest = len(index), index.newest_key
+    if not more:
+        return found
+    matches = sorted([*done.matches, *more], key=lambda match: (-match.score, match.key))
+    return found_by(session, replace(done, rows=rows, newest=newest, matches=matches[:NEIGHBOURS]))
 
 
 REINDEX_BATCH = 64

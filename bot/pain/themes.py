@@ -14,7 +14,7 @@ from bot.common.leads import lead_ids, require_lead
 from bot.pain.demand import demand_in, demand_in_workspaces
 from storage import pain as store
 from storage.base import Workspace
-from storage.pain import PainPoint, PainSettings, PainTheme
+from storage.pain import PainPoint, PainSettings, PainTheme, Threshold
 
 DM_KIND = "pain.dm"
 RISING, STEADY, FALLING = "rising", "steady", "falling"
@@ -187,17 +187,23 @@ def _save_settings(session: Session, settings: PainSettings) -> None:
 
 
 def check_threshold(
-    session: Session, workspace: Workspace, theme: PainTheme, now: datetime
+    session: Session,
+    workspace: Workspace,
+    theme: PainTheme,
+    now: datetime,
+    threshold: Threshold | None = None,
 ) -> list[str]:
     """Tell the leads once when a theme reaches the demand threshold; return who, if it just did."""
     if theme.crossed_at is not None or theme.id is None:
         return []
     session.flush()
-    settings = settings_of(session, workspace)
+    if threshold is None:
+        settings = settings_of(session, workspace)
+        threshold = Threshold(settings.threshold_people, settings.threshold_weeks)
     people = store.reporters_of_theme(
-        session, theme.id, since=now - timedelta(weeks=settings.threshold_weeks)
+        session, theme.id, since=now - timedelta(weeks=threshold.weeks)
     )
-    if len(people) < settings.threshold_people:
+    if len(people) < threshold.people:
         return []
     theme.crossed_at = now
     session.add(theme)

@@ -96,19 +96,9 @@ def _run(
         return usage()
     if isinstance(command, pain.Review):
         return open_review(services, client, workspace, user_id, command.number, body)
+    if isinstance(command, pain.Log):
+        return _log(services, client, workspace, user_id, channel_id, command.text, now)
     with services.session() as session:
-        if isinstance(command, pain.Log):
-            logged = pain.log_pain(
-                session,
-                workspace,
-                user_id,
-                channel_id,
-                command.text,
-                now,
-                matcher=services.pain_matcher,
-            )
-            ensure_digest(session, client, workspace, channel_id, user_id, now)
-            return logged_reply(logged)
         if isinstance(command, pain.Digest):
             return _digest(session, client, services, workspace, channel_id, user_id, command)
         if isinstance(command, pain.Leads):
@@ -124,6 +114,26 @@ def _run(
             now,
             lambda: user_timezone(session, client, workspace, user_id, now),
         )
+
+
+def _log(
+    services: Services,
+    client: WebClient,
+    workspace: Workspace,
+    user_id: str,
+    channel_id: str,
+    text: str,
+    now: datetime,
+) -> Reply:
+    matcher = services.pain_matcher
+    searched = pain.search_pain(services.session, workspace, text, matcher)
+    with services.session() as session:
+        # Before log_pain locks the workspace: this may ask Slack for the person's timezone.
+        ensure_digest(session, client, workspace, channel_id, user_id, now)
+        logged = pain.log_pain(
+            session, workspace, user_id, channel_id, text, now, matcher=matcher, searched=searched
+        )
+    return logged_reply(logged)
 
 
 def _answer(
