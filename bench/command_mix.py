@@ -9,6 +9,7 @@ from typing import Any
 from bench.data import CHANNELS, DETAILS, PLACES, members_of, samples
 from bench.processes import BOT_TOKEN, SIGNING_SECRET
 from bot.console.fakeslack import SignedRequest, SlackRequests
+from bot.pain.commands import SUBCOMMANDS
 
 EVENTS_PATH = "/slack/events"
 MEASURED_CHANNEL = CHANNELS[0]  # it has a focus list, a milestone board and a maker schedule
@@ -54,6 +55,8 @@ def _pain_text(_lane: int, rng: random.Random) -> Iterator[Planned]:
     texts = [text for _, text in samples()]
     while True:
         complaint = f"{rng.choice(texts)} on {rng.choice(PLACES)} {rng.choice(DETAILS)}"
+        if complaint.split()[0].lower() in SUBCOMMANDS:  # "review turnaround is too slow …"
+            complaint = f"log {complaint}"  # as a person would type it, or get the usage
         yield Planned("/pain", complaint, MEASURED_CHANNEL, _member(rng), "Logged pain point")
 
 

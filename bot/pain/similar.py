@@ -197,11 +197,6 @@ class Found:
     search: Search
     group_by: int | None = None  # the pain point whose theme is joined
 
-    @property
-    def vector(self) -> np.ndarray | None:
-        """Return the text's meaning vector, when a model is on."""
-        return self.search.vector
-
 
 def search(index: PainIndex, text: str, vector: np.ndarray | None) -> Search:
     """Score a text against every pain point of an index (no database needed)."""
