@@ -232,8 +232,8 @@ def found_by(session: Session, done: Search) -> Found:
     ranked = apply_labels(done.matches, theme_of, done.labels)
     rules = RULES[done.index.blend if done.vector is not None else Blend.WORDS]
     shown, joined = to_show(ranked, rules), to_join(ranked, rules)
-    # The theme joined is the best one, always shown: one query loads all there is to say.
-    points = store.points_with_themes(session, [found.point for found in shown])
+    wanted = [found.point for found in shown] + ([joined.point] if joined is not None else [])
+    points = store.points_with_themes(session, wanted)
     return Found(
         [Similar(*points[found.point], found.score) for found in shown],
         points[joined.point][1] if joined is not None else None,
