@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "/maker check": (("/maker", "check tue 10:30 45m 4", "maker"),),
     # Each request logs another complaint (bench.command_mix's), matched against the whole index.
     "/pain <text>": (("/pain", PAIN_TEXT, "Logged pain point"),),
+    "/milestone list": (("/milestone", "", "Launch "),),
+    "/pain top": (("/pain", "top", "Top pain themes"),),
 }
 
 
@@ -172,9 +174,10 @@ def bare_app(slack_api_url: str) -> Any:
     )
 
     def acknowledge(ack: Ack) -> None:
-        ack(text="Focus Added Finished maker Logged pain point")  # what focusbot's answers hold
+        # what focusbot's answers hold
+        ack(text="Focus Added Finished maker Logged pain point Launch Top pain themes")
 
-    for command in ("/focus", "/maker", "/pain"):
+    for command in ("/focus", "/maker", "/milestone", "/pain"):
         app.command(command)(acknowledge)
     return SlackRequestHandler(app, path=EVENTS_PATH)
 
