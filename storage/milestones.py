@@ -2,8 +2,9 @@
 
 from collections.abc import Collection
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint, tuple_
+from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint, event, tuple_, update
 from sqlalchemy import select as sql_select
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
@@ -35,6 +36,9 @@ class MilestoneBoard(SQLModel, table=True):
     vision_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     # The forecast figure (chance, in %) the digest last showed, to show it again only on a move.
     forecast_shown: int | None = None
+    # Counts the changes to the board and its milestones, so every process sees when its copy
+    # of the board is out of date (see `_count_board_changes`).
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Milestone(SQLModel, table=True):
@@ -126,6 +130,59 @@ class MilestoneTried(SQLModel, table=True):
     outcome: str = Field(default="", max_length=1000)
     actor_id: str = Field(max_length=32)
     at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+CHANGED_BOARDS = "milestone_boards_changed"  # session.info: what the session changed, to count
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changed_boards(session: Session, _context: Any, _instances: Any) -> None:
+    """Note the boards whose rows, milestones or milestones' history a flush writes."""
+    boards, milestones = session.info.get(CHANGED_BOARDS, (set(), set()))
+    noted = len(boards) + len(milestones)
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(row, MilestoneBoard) and row.id is not None:
+            boards.add(row.id)
+        elif isinstance(row, Milestone):
+            boards.add(row.board_id)
+        elif isinstance(row, MilestoneEvent | MilestoneApproach | MilestoneTried):
+            milestones.add(row.milestone_id)
+    if len(boards) + len(milestones) > noted:
+        session.info[CHANGED_BOARDS] = (boards, milestones)
+
+
+@event.listens_for(Session, "before_commit")
+def _count_board_changes(session: Session) -> None:
+    """Count a change to the version of every board the transaction changed, just before it commits.
+
+    In the same transaction, so the version and what it vouches for commit together. The boards
+    are locked in id order at the very end, so that two transactions never wait on each other.
+    """
+    if session.in_nested_transaction():
+        return  # a savepoint: the whole transaction is counted when it commits
+    session.flush()
+    boards, milestones = session.info.get(CHANGED_BOARDS, (set(), set()))
+    if not boards and not milestones:
+        return
+    session.info[CHANGED_BOARDS] = (set(), set())
+    of_milestones = sql_select(col(Milestone.board_id)).where(col(Milestone.id).in_(milestones))
+    changed = (
+        sql_select(col(MilestoneBoard.id))
+        .where(col(MilestoneBoard.id).in_(boards) | col(MilestoneBoard.id).in_(of_milestones))
+        .order_by(col(MilestoneBoard.id))
+        .with_for_update()
+    )
+    session.connection().execute(
+        update(MilestoneBoard)
+        .where(col(MilestoneBoard.id).in_(changed))
+        .values(version=MilestoneBoard.version + 1)
+    )
+
+
+def changed_boards(session: Session) -> bool:
+    """Tell whether the session has written to any milestone board, changes it holds included."""
+    session.flush()
+    return CHANGED_BOARDS in session.info
 
 
 def find_board(session: Session, workspace: Workspace, channel_id: str) -> MilestoneBoard | None:

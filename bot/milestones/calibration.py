@@ -9,6 +9,7 @@ outcomes move the figure a little, many move it a lot; an empty bucket leaves c 
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlmodel import Session
 
@@ -67,7 +68,7 @@ class CalibrationReport:
         """Return the Brier score of the last confidences before milestones ended."""
         return brier_score(self.last)
 
-    @property
+    @cached_property
     def buckets(self) -> tuple[Bucket, ...]:
         """Return the calibration table over the first confidences, in ranges of 20 points."""
         return calibration_table(self.first)

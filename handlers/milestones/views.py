@@ -1,6 +1,9 @@
 """Render milestones in Slack: the board, a history, calibration, the reminder and the modals."""
 
 import json
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -20,6 +23,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import milestones
@@ -48,6 +52,45 @@ REVISIT, CHECKIN, APPROACH = "revisit", "checkin", "approach"
 HOME_BOARD_LIMIT = 3
 TRIED_WEEKS = 4
 ADD_EXAMPLE = "`/milestone add &lt;title&gt; target &lt;date&gt;`"
+BOARDS_KEPT = 1000  # rendered boards each process keeps, the most recently shown
+
+
+class RenderedBoards:
+    """The boards a process rendered lately, each for the version and day it was rendered at."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._boards: OrderedDict[int, tuple[int, date, tuple[Block, ...]]] = OrderedDict()
+
+    def get(self, board: MilestoneBoard, today: date) -> tuple[Block, ...] | None:
+        """Return the board's blocks if rendered at its current version on this day."""
+        assert board.id is not None
+        with self._lock:
+            found = self._boards.get(board.id)
+            if found is None or found[:2] != (board.version, today):
+                return None
+            self._boards.move_to_end(board.id)
+            return found[2]
+
+    def put(self, board: MilestoneBoard, today: date, blocks: Sequence[Block]) -> None:
+        """Keep the board's blocks as rendered at its version on this day."""
+        assert board.id is not None
+        with self._lock:
+            self._boards[board.id] = (board.version, today, tuple(blocks))
+            self._boards.move_to_end(board.id)
+            if len(self._boards) > BOARDS_KEPT:
+                self._boards.popitem(last=False)
+
+
+_RENDERED: "weakref.WeakKeyDictionary[Engine, RenderedBoards]" = weakref.WeakKeyDictionary()
+_RENDERED_LOCK = threading.Lock()
+
+
+def _rendered_boards(session: Session) -> RenderedBoards:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _RENDERED_LOCK:
+        return _RENDERED.setdefault(engine, RenderedBoards())
 
 
 def list_reply(
@@ -59,13 +102,30 @@ def list_reply(
 
 
 def board_blocks(session: Session, board: MilestoneBoard | None, now: datetime) -> list[Block]:
-    """Render the vision above the open milestones: target, confidence, and what needs a revisit."""
+    """Render the vision above the open milestones: target, confidence, and what needs a revisit.
+
+    A board unchanged since this process last rendered it on the same day is not read again: its
+    version (read with the board) says whether any process changed it. A session that changed
+    boards itself renders afresh, as what it sees may yet be rolled back.
+    """
     if board is None or board.id is None:
         return [section(f"_No milestones yet._ Add one with {ADD_EXAMPLE}.")]
+    today = milestones.local_today(board, now)
+    if store.changed_boards(session):
+        return _render_board(session, board, today)
+    rendered = _rendered_boards(session)
+    blocks = rendered.get(board, today)
+    if blocks is None:
+        blocks = tuple(_render_board(session, board, today))
+        rendered.put(board, today, blocks)
+    return list(blocks)
+
+
+def _render_board(session: Session, board: MilestoneBoard, today: date) -> list[Block]:
+    assert board.id is not None
     blocks: list[Block] = [section(f"*Milestones* · <#{board.channel_id}>")]
     if board.vision:
         blocks.append(section(f":telescope: *Vision:* {escape(board.vision)}"))
-    today = milestones.local_today(board, now)
     open_ones = store.milestones_of(session, board.id, states=(OPEN,))
     report = milestones.calibration(session, board)
     if not open_ones:
