@@ -1,5 +1,6 @@
 """`focusbot run --http --workers N` on PostgreSQL under 64 connections: does it scale with N?"""
 
+import contextlib
 import http.client
 import os
 import signal
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from sqlalchemy import text
 
 from bench.answers import AnswerBook, answer_receiver
 from bench.command_load import closed_loop, cpu_seconds, wait_until_idle
@@ -22,6 +25,7 @@ from bench.command_mix import Signer, plans
 from bench.data import CACHE, postgres_copy
 from bench.processes import BOT_TOKEN, SIGNING_SECRET, fake_slack_process
 from bot.runtime.settings import normalize_database_url
+from storage.db import make_engine
 
 WORKERS = (1, 2, 4)
 KINDS = ("/focus", "/pain <text>")
@@ -38,7 +42,13 @@ class Running:
     left_running: int = 0
 
 
-def measure(postgres_url: str, size: int) -> dict[str, Any]:
+def measure(
+    postgres_url: str,
+    size: int,
+    workers: tuple[int, ...] = WORKERS,
+    kinds: tuple[str, ...] = KINDS,
+    per_lane: int = PER_LANE,
+) -> dict[str, Any]:
     """Per number of workers and command: throughput, latencies, failures and CPU per request.
 
     Also how many processes of each run were still running once its parent had stopped.
@@ -46,37 +56,85 @@ def measure(postgres_url: str, size: int) -> dict[str, Any]:
     found: dict[str, Any] = {}
     left: dict[str, int] = {}
     print(f"  filling PostgreSQL with {size:,} pain points …", flush=True)
+    name = f"focusbot_bench_{uuid.uuid4().hex[:8]}"  # tells this run's database sessions apart
+    url = _with_query(normalize_database_url(postgres_url), f"application_name={name}")
     with (
-        postgres_copy(normalize_database_url(postgres_url), size) as database_url,
+        postgres_copy(url, size) as database_url,
         fake_slack_process() as slack_url,
         answer_receiver() as book,
     ):
         signer = Signer(book.url)
-        for workers in WORKERS:
-            print(f"  {workers} worker(s) …", flush=True)
-            with _focusbot(workers, slack_url, database_url) as running:
-                found[str(workers)] = _measure_one(running.port, running.pids, book, signer)
-            left[str(workers)] = running.left_running
+        sessions = _Sessions(postgres_url, name)
+        for count in workers:
+            print(f"  {count} worker(s) …", flush=True)
+            with _focusbot(count, slack_url, database_url) as running:
+                found[str(count)] = {
+                    kind: _measure_one(running, book, signer, sessions, kind, seed, per_lane)
+                    for seed, kind in enumerate(kinds, start=1)
+                }
+            left[str(count)] = running.left_running
+        sessions.engine.dispose()
     return {"workers": found, "left_running": left}
 
 
-def _measure_one(port: int, pids: list[int], book: AnswerBook, signer: Signer) -> dict[str, Any]:
-    found = {}
-    for seed, kind in enumerate(KINDS, start=1):
-        # Enough for every worker to build what it builds on first use (the similarity index).
-        warmup = [plans(kind, lane, 3, seed) for lane in range(LANES)]
-        closed_loop(port, warmup, book, signer, BUDGET_SECONDS)
-        wait_until_idle(pids)
-        lanes = [plans(kind, lane, PER_LANE, seed + 100) for lane in range(LANES)]
-        before = sum(cpu_seconds(pid) for pid in pids)
-        load = closed_loop(port, lanes, book, signer, BUDGET_SECONDS)
-        wait_until_idle(pids)
-        spent = sum(cpu_seconds(pid) for pid in pids) - before
-        found[kind] = load.summary() | {
-            "cpu_ms": spent * 1000 / len(load.outcomes),
-            "load_average": os.getloadavg()[0],
-        }
-    return found
+def _measure_one(
+    running: Running,
+    book: AnswerBook,
+    signer: Signer,
+    sessions: "_Sessions",
+    kind: str,
+    seed: int,
+    per_lane: int,
+) -> dict[str, Any]:
+    # Enough for every worker to build what it builds on first use (the similarity index).
+    warmup = [plans(kind, lane, 3, seed) for lane in range(LANES)]
+    closed_loop(running.port, warmup, book, signer, BUDGET_SECONDS)
+    wait_until_idle(running.pids)
+    lanes = [plans(kind, lane, per_lane, seed + 100) for lane in range(LANES)]
+    before = sum(cpu_seconds(pid) for pid in running.pids)
+    before_all = _everyone_cpu_seconds(running.pids, sessions)
+    load = closed_loop(running.port, lanes, book, signer, BUDGET_SECONDS)
+    wait_until_idle(running.pids)
+    spent = sum(cpu_seconds(pid) for pid in running.pids) - before
+    spent_all = _everyone_cpu_seconds(running.pids, sessions) - before_all
+    return load.summary() | {
+        "cpu_ms": spent * 1000 / len(load.outcomes),
+        "cpu_ms_all": spent_all * 1000 / len(load.outcomes),
+        "load_average": os.getloadavg()[0],
+    }
+
+
+class _Sessions:
+    """This run's PostgreSQL server processes, found by the application name its URL sets."""
+
+    def __init__(self, postgres_url: str, name: str) -> None:
+        self.engine = make_engine(normalize_database_url(postgres_url), pool_size=1)
+        self.name = name
+
+    def pids(self) -> list[int]:
+        """Return the server processes of this run's sessions."""
+        query = text("SELECT pid FROM pg_stat_activity WHERE application_name = :name")
+        with self.engine.connect() as connection:
+            return [int(pid) for pid in connection.execute(query, {"name": self.name}).scalars()]
+
+
+def _everyone_cpu_seconds(focusbot: list[int], sessions: _Sessions) -> float:
+    """Return the CPU seconds so far of focusbot, its PostgreSQL sessions and this benchmark.
+
+    The benchmark's own part (the load generator, the fake Slack and the answer receiver) is
+    work that a real Slack does; it is counted so that an answer sent twice shows.
+    """
+    bench = psutil.Process()
+    pids = [*focusbot, *sessions.pids(), bench.pid, *(c.pid for c in bench.children(True))]
+    total = 0.0
+    for pid in set(pids):
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(pid)
+    return total
+
+
+def _with_query(url: str, parameter: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{parameter}"
 
 
 @contextmanager
