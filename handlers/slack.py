@@ -145,9 +145,8 @@ def in_time(listener: Listener) -> Listener:
             finally:
                 answer.finish()
 
-        _, free = pool.submit(work)
-        arrived = context.get("arrived_at", time.perf_counter())
-        answer.wait(pool.time_left(arrived, free))
+        pool.submit(work)
+        answer.wait(pool.time_left(context.get("arrived_at", time.perf_counter())))
         given, error = answer.settle()
         if error is not None:
             raise error  # nothing acknowledged yet: Bolt's error handler apologises

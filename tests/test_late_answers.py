@@ -6,14 +6,16 @@ The work is made slow deterministically: a rule waits until the test has Slack's
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.request import urlopen
 
 import pytest
 
 from bot import focus
 from bot.app.factory import Focusbot
+from bot.runtime import metrics
 from bot.runtime.answering import CommandPool
 from handlers.slack import SORRY
-from tests.conftest import SlackUser, message_text
+from tests.conftest import Answer, SlackUser, message_text
 
 # Short, so that the tests do not wait long for the acknowledgement; not a timed assertion.
 BUDGET_SECONDS = 0.2
@@ -104,3 +106,40 @@ def test_a_command_that_fails_in_time_apologises_in_the_acknowledgement(
     answer = slack.command("")
     assert SORRY in answer.text
     assert posted_to_last_response_url(slack, pool) == []
+
+
+def test_a_command_that_waited_for_a_server_thread_past_the_budget_is_answered_late(
+    slack: SlackUser, focusbot: Focusbot, http_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack's seconds run from when the command arrived, also while it waits in the queue."""
+    budget = 1.0  # ample for adding an item, had the command not waited
+    focusbot.services.commands = CommandPool(2, budget_seconds=budget)
+    threads = 8  # the test server's
+    busy, released = threading.Semaphore(0), threading.Event()
+    exposition = metrics.exposition
+
+    def slow_exposition() -> tuple[bytes, str]:
+        busy.release()
+        released.wait(timeout=30)
+        return exposition()
+
+    monkeypatch.setattr(metrics, "exposition", slow_exposition)
+    scrapes = [
+        threading.Thread(target=urlopen, args=(http_url + "/metrics",)) for _ in range(threads)
+    ]
+    for scrape in scrapes:
+        scrape.start()
+    for _ in range(threads):
+        assert busy.acquire(timeout=30)  # every thread of the server is taken
+    answers: list[Answer] = []
+    command = threading.Thread(target=lambda: answers.append(slack.command("add Write the report")))
+    command.start()
+    threading.Event().wait(budget * 2)  # the command waits in the server's queue
+    released.set()
+    command.join(timeout=30)
+    for scrape in scrapes:
+        scrape.join(timeout=30)
+    [answer] = answers
+    assert answer.status == 200 and answer.body == ""
+    [posted] = slack.responses()
+    assert "Write the report" in message_text(posted)

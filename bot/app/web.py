@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import SQLAlchemyError
 from waitress import serve as waitress_serve
@@ -35,7 +37,7 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def wsgi_app(focusbot: Focusbot) -> "WSGIApplication":
     """Return the WSGI application that serves focusbot."""
-    slack = SlackRequestHandler(focusbot.app, path=EVENTS_PATH)
+    slack = _TimedRequestHandler(focusbot.app, path=EVENTS_PATH)
     secret = focusbot.services.settings.slack_signing_secret
     verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
 
@@ -63,6 +65,36 @@ def wsgi_app(focusbot: Focusbot) -> "WSGIApplication":
         return slack(environ, start_response)
 
     return application
+
+
+class _TimedRequestHandler(SlackRequestHandler):
+    """Bolt's WSGI handler, telling each request when it arrived (its context's `arrived_at`)."""
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        """Hand the request to Bolt with its arrival time."""
+        return self.app.dispatch(
+            BoltRequest(
+                body=request.get_body(),
+                query=request.query_string,
+                headers=request.get_headers(),
+                context={"arrived_at": _arrived_at(request.environ)},
+            )
+        )
+
+
+def _arrived_at(environ: "WSGIEnvironment") -> float:
+    """Return when the server read the request (on the `time.perf_counter` clock).
+
+    Slack's three seconds run while a request waits in waitress's queue for a free thread, so
+    the answer's budget counts from the last read on the request's connection; now, when the
+    server does not tell.
+    """
+    now = time.perf_counter()
+    channel = getattr(environ.get("waitress.client_disconnected"), "__self__", None)
+    read_at = getattr(channel, "last_activity", None)
+    if not isinstance(read_at, float):
+        return now
+    return now - max(time.time() - read_at, 0.0)
 
 
 def _headers(environ: "WSGIEnvironment") -> dict[str, str]:

@@ -13,39 +13,40 @@ ANSWER_BUDGET_SECONDS = 2.0
 
 
 def command_threads(settings: Settings) -> int:
-    """Return how many commands work at once: half the request threads, so the others stay free
-    to acknowledge at once while the work is busy."""
+    """Return how many commands work at once: half the request threads; more would only take
+    turns for the same cores and database connections."""
     return max(2, settings.web_threads // 2)
 
 
 class CommandPool:
-    """Run commands' work on a few threads; tell whether a piece of work could start at once.
+    """Run commands' work on a few threads; tell how long a request may wait for its answer.
 
     With no budget, every answer waits for its work and goes in the acknowledgement.
     """
 
     def __init__(self, workers: int, budget_seconds: float | None = ANSWER_BUDGET_SECONDS) -> None:
         self.budget_seconds = budget_seconds
-        self._workers = workers
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="focusbot-command")
         self._running = 0
         self._changed = threading.Condition()
 
-    def submit(self, work: Callable[[], None]) -> tuple["Future[None]", bool]:
-        """Queue the work; return its future and whether a thread was free for it."""
+    def submit(self, work: Callable[[], None]) -> "Future[None]":
+        """Queue the work; it starts once one of the threads is free."""
         with self._changed:
-            free = self._running < self._workers
             self._running += 1
         future = self._executor.submit(work)
         future.add_done_callback(self._finished)
-        return future, free
+        return future
 
-    def time_left(self, arrived: float, started_at_once: bool) -> float | None:
-        """Return how long the work may take to answer in the acknowledgement (None: no limit)."""
+    def time_left(self, arrived: float) -> float | None:
+        """Return how long the work may take to answer in the acknowledgement (None: no limit).
+
+        Counted from the request's arrival, whether its work started at once or waits for a
+        thread: a waiting command usually still answers in time, and answering it late would
+        cost a second request (the empty acknowledgement, then the post to response_url).
+        """
         if self.budget_seconds is None:
             return None
-        if not started_at_once:
-            return 0.0
         return max(arrived + self.budget_seconds - time.perf_counter(), 0.0)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
