@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from storage import db
 from storage.db import make_engine, session_scope
 from storage.focus import FocusList
 from storage.schema import current_revision, head_revision, is_current, metadata, upgrade
@@ -55,3 +56,19 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
+
+
+def test_a_connection_the_database_closed_while_it_sat_unused_is_replaced(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to close a connection")
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    with engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = make_engine(database_url)
+    with admin.begin() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    admin.dispose()
+    with session_scope(engine) as session:
+        assert session.exec(select(FocusList)).all() == []
