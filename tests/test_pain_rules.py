@@ -103,6 +103,60 @@ def test_demand_follows_what_another_process_logged_and_merged(
         other_process.dispose()
 
 
+def test_top_themes_quote_and_last_seen_follow_a_pain_point_logged_elsewhere(
+    engine: Engine, database_url: str
+) -> None:
+    other_process = make_engine(database_url)  # its own engine, so its own ledger in memory
+    later = NOW + timedelta(hours=3)
+
+    def top(on: Engine) -> list[tuple[str, str, datetime, datetime]]:
+        with session_scope(on) as session:
+            themes, _ = pain.top_themes(session, TEAM, 8, later)
+        return [(d.title, d.quote.text, d.first_seen, d.last_seen) for d in themes]
+
+    try:
+        with session_scope(engine) as session:
+            pain.log_pain(session, TEAM, "U1", "C1", "No access to the events table", NOW)
+        first = ("No access to the events table", "No access to the events table", NOW, NOW)
+        assert top(engine) == top(engine) == [first]
+        with session_scope(other_process) as session:
+            logged = pain.log_pain(
+                session,
+                TEAM,
+                "U2",
+                "C1",
+                "Still no access to the events table",
+                NOW + timedelta(hours=1),
+            )
+        assert logged.grouped
+        assert top(engine) == [
+            (first[0], "Still no access to the events table", NOW, NOW + timedelta(hours=1))
+        ]
+        with session_scope(other_process) as session:
+            pain.me_too(session, TEAM, "U3", 1, NOW + timedelta(hours=2))
+        assert top(engine)[0][3] == NOW + timedelta(hours=2)
+    finally:
+        other_process.dispose()
+
+
+def test_top_themes_count_the_reports_inside_the_window_as_time_moves_on(engine: Engine) -> None:
+    def top(at: datetime) -> tuple[list[tuple[str, int, int]], int]:
+        with session_scope(engine) as session:
+            themes, total = pain.top_themes(session, TEAM, 8, at)
+        return [(d.title, d.people, d.previous) for d in themes], total
+
+    cloud, events = "Our cloud bill doubled", "No access to the events table"
+    with session_scope(engine) as session:
+        pain.log_pain(session, TEAM, "U1", "C1", cloud, NOW + timedelta(weeks=2))
+    assert top(NOW + timedelta(weeks=3)) == ([(cloud, 1, 0)], 1)
+    with session_scope(engine) as session:  # reported earlier than the report before it
+        pain.log_pain(session, TEAM, "U2", "C1", events, NOW)
+    assert top(NOW + timedelta(weeks=3)) == ([(events, 1, 0), (cloud, 1, 0)], 2)
+    assert top(NOW + timedelta(weeks=9)) == ([(cloud, 1, 0)], 1)
+    assert top(NOW + timedelta(weeks=10)) == ([(cloud, 1, 0)], 1)  # on the edge: still in
+    assert top(NOW + timedelta(weeks=11)) == ([], 0)
+
+
 def test_warming_up_at_start_loads_the_index_a_new_process_then_matches_against(
     engine: Engine, database_url: str
 ) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from bot.common import outbox
 from bot.common.leads import lead_ids, require_lead
-from bot.pain.demand import demand_in, demand_in_workspaces
+from bot.pain.demand import demand_in, demand_in_workspaces, spans_and_edge_points
 from storage import pain as store
 from storage.base import Workspace
 from storage.pain import PainPoint, PainSettings, PainTheme, Threshold
@@ -46,7 +46,8 @@ def top_themes(
     """Return the themes most people hit lately (with trend), and how many themes had any."""
     current, previous = demand_in(session, workspace, _lately(now, weeks))
     ranked = current.top(limit)
-    return describe_themes(session, ranked, current.of(ranked), previous.of(ranked)), len(current)
+    facts = ThemeFacts.from_ledger(session, workspace, ranked)
+    return facts.describe(ranked, current.of(ranked), previous.of(ranked)), len(current)
 
 
 def top_themes_in_workspaces(
@@ -101,6 +102,14 @@ class ThemeFacts:
             quotes=store.latest_points(session, theme_ids),
             founders=store.first_points(session, theme_ids),
         )
+
+    @classmethod
+    def from_ledger(
+        cls, session: Session, workspace: Workspace, theme_ids: Sequence[int]
+    ) -> "ThemeFacts":
+        """Read the themes; take the rest from the workspace's demand ledger, synced just now."""
+        spans, founders, quotes = spans_and_edge_points(session, workspace, theme_ids)
+        return cls(store.themes_by_id(session, theme_ids), spans, quotes, founders)
 
     def describe(
         self, theme_ids: Sequence[int], current: dict[int, int], previous: dict[int, int]
