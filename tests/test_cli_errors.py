@@ -18,6 +18,8 @@ from bot.runtime.problems import explain
 from bot.runtime.settings import Settings
 from tests.conftest import SIGNING_SECRET, settings_for
 
+pytestmark = pytest.mark.slow  # each test starts focusbot
+
 SETUP_ERROR = 2
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z (DEBUG|INFO|WARNING|ERROR) ")
 PASSWORD = "cl1-Pa55w0rd"

@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow  # each test starts focusbot, some several times
 
 
 def focusbot(*args: str, stdin: str = "", database: Path) -> subprocess.CompletedProcess[str]:

@@ -29,6 +29,8 @@ from handlers.focus import (
 from storage.focus import DONE, DROPPED, OPEN, FocusItem, FocusItemOwner, FocusList
 from tests.conftest import ALICE, BOB, TEAM, Answer, SlackUser, message_text
 
+pytestmark = pytest.mark.slow  # sixty examples a test, each through HTTP and the database
+
 OTHER_TEAM = "T0OTHER"
 BROADCAST = re.compile(r"<!(?:channel|here|everyone)\b")
 FUZZ = settings(

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
 
+import pytest
 import recurring_ical_events
 import x_wr_timezone
 from icalendar import Calendar
@@ -99,6 +100,7 @@ def test_keys_stay_the_same_when_the_feed_is_exported_again() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_large_busy_export_matches_the_librarys_own_expansion() -> None:
     body = generated_feed(3_400, busy=True)
     assert len(body) > 1_900_000

@@ -254,6 +254,7 @@ def test_doctor_says_which_matcher_is_active_and_whether_the_model_answers(
     assert not down.ok and "matches by words until it does" in down.detail
 
 
+@pytest.mark.slow
 def test_focusbot_pain_reindex_embeds_with_a_progress_bar_and_says_what_it_needs(
     tmp_path: Path, model_folder: Path
 ) -> None:
