@@ -10,8 +10,11 @@ from typing import Any
 
 from pydantic import SecretStr
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.listener import Listener
+from slack_bolt.listener.thread_runner import ThreadListenerRunner
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_bolt.request.payload_utils import is_slash_command
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -39,12 +42,59 @@ from storage.installations import installation_store, oauth_state_store
 class MeasuredApp(App):
     """Bolt's app, counting each request it answers and timing the answer (both modes)."""
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._listener_runner = CommandsOnRequestThread(self._listener_runner)
+
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         """Answer a request as Bolt does; record its name, outcome and latency since it arrived."""
         started = req.context.setdefault("arrived_at", time.perf_counter())
         response = super().dispatch(req)
         metrics.observe_answer(req.body, response.status, time.perf_counter() - started)
         return response
+
+
+class CommandsOnRequestThread(ThreadListenerRunner):
+    """Bolt's listener runner, except that a slash command's listener runs on the request's thread.
+
+    Bolt hands a listener to its executor and looks for the acknowledgement every 10 ms. A slash
+    command's listener keeps Slack's three seconds on its own (`handlers.slack.in_time`), so it is
+    run at once and its answer returned the moment it is given: no thread hop, no polling. Events,
+    clicks and modals are acknowledged first and run afterwards, as Bolt does.
+    """
+
+    def __init__(self, runner: ThreadListenerRunner) -> None:
+        super().__init__(
+            logger=runner.logger,
+            process_before_response=runner.process_before_response,
+            listener_error_handler=runner.listener_error_handler,
+            listener_start_handler=runner.listener_start_handler,
+            listener_completion_handler=runner.listener_completion_handler,
+            listener_executor=runner.listener_executor,
+            lazy_listener_runner=runner.lazy_listener_runner,
+        )
+
+    def run(
+        self,
+        request: BoltRequest,
+        response: BoltResponse,
+        listener_name: str,
+        listener: Listener,
+        starting_time: float | None = None,
+    ) -> BoltResponse | None:
+        """Run a listener: a slash command's before the response, anything else as Bolt does."""
+        if self.process_before_response or not is_slash_command(request.body):
+            return super().run(request, response, listener_name, listener, starting_time)
+        at_once = ThreadListenerRunner(  # built per command: app.error() may change the handlers
+            logger=self.logger,
+            process_before_response=True,
+            listener_error_handler=self.listener_error_handler,
+            listener_start_handler=self.listener_start_handler,
+            listener_completion_handler=self.listener_completion_handler,
+            listener_executor=self.listener_executor,
+            lazy_listener_runner=self.lazy_listener_runner,
+        )
+        return at_once.run(request, response, listener_name, listener, starting_time)
 
 
 @dataclass
