@@ -220,6 +220,22 @@ def test_slots_skip_busy_calendars_and_windows_too_short() -> None:
     assert free_slots(team, utc(2026, 12, 1, 6), utc(2026, 12, 2), timedelta(hours=2), []) == []
 
 
+def test_slots_skip_meetings_that_overlap_nest_and_follow_each_other() -> None:
+    team = TeamSchedule(KOLKATA)  # windows 09:00–09:45, 13:00–14:00, 16:30–17:30 in Kolkata
+    busy = [
+        Span(utc(2026, 12, 1, 7, 50), utc(2026, 12, 1, 8, 5)),  # 13:20–13:35, after the next
+        Span(utc(2026, 12, 1, 7, 30), utc(2026, 12, 1, 7, 50)),  # 13:00–13:20, followed at once
+        Span(utc(2026, 12, 1, 7, 55), utc(2026, 12, 1, 8)),  # 13:25–13:30, inside the first
+        Span(utc(2026, 12, 1, 8, 20), utc(2026, 12, 1, 8, 20)),  # 13:50, no time at all
+        Span(utc(2026, 12, 1, 11, 5), utc(2026, 12, 1, 11, 40)),  # 16:35–17:10
+    ]
+    slots = free_slots(team, utc(2026, 12, 1, 6), utc(2026, 12, 2), timedelta(minutes=15), busy)
+    assert slots == [
+        Span(utc(2026, 12, 1, 8, 15), utc(2026, 12, 1, 8, 30)),  # 13:45, the quarter after them
+        Span(utc(2026, 12, 1, 11, 45), utc(2026, 12, 1, 12)),  # 17:15, the quarter after it
+    ]
+
+
 # --- the bot guards itself ---------------------------------------------------------------------
 
 

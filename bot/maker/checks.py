@@ -1,5 +1,6 @@
 """Checks of a planned meeting against maker time, and free slots in meeting windows."""
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -78,9 +79,11 @@ def free_slots(
 ) -> list[Span]:
     """Return the first free slot of that length in each meeting window between two moments."""
     windows, _ = spans_between(schedule, after, until)
+    taken = _taken(busy)
+    ends = [span.end for span in taken]
     slots: list[Span] = []
     for window in windows:
-        slot = _first_free(window, after, duration, busy)
+        slot = _first_free(window, after, duration, taken, ends)
         if slot is not None:
             slots.append(slot)
             if limit is not None and len(slots) >= limit:
@@ -88,17 +91,36 @@ def free_slots(
     return slots
 
 
+def _taken(busy: Sequence[Span]) -> list[Span]:
+    """Return the busy time as stretches apart from each other, earliest first.
+
+    A slot overlaps a stretch exactly when it overlaps one of the spans in it, so the search
+    looks at one stretch per step instead of at every span.
+    """
+    taken: list[Span] = []
+    for span in sorted((span for span in busy if span.start < span.end), key=_start_of):
+        if taken and span.start <= taken[-1].end:
+            if span.end > taken[-1].end:
+                taken[-1] = Span(taken[-1].start, span.end)
+        else:
+            taken.append(span)
+    return taken
+
+
+def _start_of(span: Span) -> datetime:
+    return span.start
+
+
 def _first_free(
-    window: Span, after: datetime, duration: timedelta, busy: Sequence[Span]
+    window: Span, after: datetime, duration: timedelta, taken: list[Span], ends: list[datetime]
 ) -> Span | None:
     # A window already under way offers its next quarter hour, not an odd minute.
     start = window.start if window.start > after else _round_up(after)
     while start + duration <= window.end:
-        slot = Span(start, start + duration)
-        clash = [span.end for span in busy if span.overlap(slot) > timedelta(0)]
-        if not clash:
-            return slot
-        start = _round_up(max(clash))
+        index = bisect_right(ends, start)  # the first stretch still busy at `start`
+        if index == len(taken) or taken[index].start >= start + duration:
+            return Span(start, start + duration)
+        start = _round_up(taken[index].end)
     return None
 
 
