@@ -2,10 +2,11 @@
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from re import Pattern
 from typing import Any
 
 from pydantic import SecretStr
@@ -13,6 +14,7 @@ from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.listener import Listener
 from slack_bolt.listener.thread_runner import ThreadListenerRunner
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.middleware import Middleware
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request.payload_utils import is_slash_command
 from slack_sdk import WebClient
@@ -45,6 +47,28 @@ class MeasuredApp(App):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._listener_runner = CommandsOnRequestThread(self._listener_runner)
+        self._commands_registered = 0
+
+    def command(
+        self,
+        command: str | Pattern[str],
+        matchers: Sequence[Callable[..., bool]] | None = None,
+        middleware: Sequence[Callable[..., Any] | Middleware] | None = None,
+    ) -> Callable[..., Callable[..., BoltResponse | None] | None]:
+        """Register a slash command's listener ahead of the clicks, modals and events.
+
+        Bolt asks each listener in turn whether a request is its own (a dozen before `/maker`);
+        a slash command is nothing else's, so the commands are asked first.
+        """
+        register = super().command(command, matchers, middleware)
+
+        def register_ahead(*functions: Any, **named: Any) -> Any:
+            registered = register(*functions, **named)
+            self._listeners.insert(self._commands_registered, self._listeners.pop())
+            self._commands_registered += 1
+            return registered
+
+        return register_ahead
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         """Answer a request as Bolt does; record its name, outcome and latency since it arrived."""
