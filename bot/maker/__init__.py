@@ -8,6 +8,7 @@ from bot.maker.checks import (
     check_meeting,
     free_slots,
     longest_window,
+    slot_search,
 )
 from bot.maker.commands import (
     USAGE,
@@ -107,6 +108,7 @@ __all__ = [
     "save_schedule",
     "schedule_for",
     "schedule_of",
+    "slot_search",
     "spans_between",
     "unlink_calendar",
     "windows_on_days",

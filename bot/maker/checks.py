@@ -13,6 +13,8 @@ from storage.base import Workspace
 
 SLOT_STEP = timedelta(minutes=15)
 SUGGESTED_SLOTS = 3
+SEARCH_BEFORE = timedelta(days=3)  # how far around a meeting its nearest slots are looked for
+SEARCH_AFTER = timedelta(days=7)
 LISTED_SLOTS = 10
 
 
@@ -61,12 +63,16 @@ def nearest_slots(
     limit: int = SUGGESTED_SLOTS,
 ) -> tuple[Span, ...]:
     """Return the free window slots closest in time to a meeting, not in the past."""
-    search_from = max(now, meeting.start - timedelta(days=3))
-    candidates = free_slots(
-        schedule, search_from, meeting.start + timedelta(days=7), meeting.length, busy
-    )
+    search_from, search_until = slot_search(meeting.start, now)
+    candidates = free_slots(schedule, search_from, search_until, meeting.length, busy)
     closest = sorted(candidates, key=lambda slot: abs(slot.start - meeting.start))[:limit]
     return tuple(sorted(closest, key=lambda slot: slot.start))
+
+
+def slot_search(meeting_start: datetime, now: datetime) -> tuple[datetime, datetime]:
+    """Return the stretch in which a meeting's nearest slots are looked for (only its busy
+    time matters)."""
+    return max(now, meeting_start - SEARCH_BEFORE), meeting_start + SEARCH_AFTER
 
 
 def free_slots(

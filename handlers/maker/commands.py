@@ -119,12 +119,16 @@ def _carry_out(
     if isinstance(command, maker.Show):
         return schedule_reply(schedule, team_channel, timezone, now)
     horizon = now + timedelta(days=maker.SEARCH_DAYS + 7)
-    busy, calendars = maker.busy_of_team(session, workspace, team_channel, user_id, now, horizon)
     if isinstance(command, maker.CheckCommand):
         start = maker.resolve_when(command.when, timezone, now)
+        search_from, search_until = maker.slot_search(start, now)
+        busy, _ = maker.busy_of_team(  # only the meetings the slot search can meet
+            session, workspace, team_channel, user_id, search_from, min(search_until, horizon)
+        )
         check = maker.check_meeting(schedule, start, command.duration, command.attendees, busy, now)
         return check_reply(schedule, check, timezone)
     assert isinstance(command, maker.Slots)
+    busy, calendars = maker.busy_of_team(session, workspace, team_channel, user_id, now, horizon)
     until = now + timedelta(days=command.days)
     slots = maker.free_slots(schedule, now, until, command.duration, busy, maker.LISTED_SLOTS)
     return slots_reply(schedule, command, slots, calendars, timezone)
