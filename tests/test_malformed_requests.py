@@ -112,3 +112,11 @@ def test_a_failing_listener_answers_calmly_without_a_500(
     answer = slack.command("add Ship it")
     assert answer.status == 200
     assert "nothing was changed" in answer.text
+
+
+@pytest.mark.parametrize("item", ["payload schema checks", "payload=42 in the logs"])
+def test_a_command_that_mentions_payload_is_answered(slack: SlackUser, item: str) -> None:
+    added = slack.command(f"add {item}")
+    assert added.status == 200
+    assert "Added" in added.body
+    assert item.split()[0] in slack.command("").body

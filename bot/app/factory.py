@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 import handlers
 from bot import maker
+from bot.app.intake import read_form_as_sent
 from bot.common.outbox import forget_finished_posts
 from bot.runtime import inbox, metrics
 from bot.runtime.answering import CommandPool, command_threads
@@ -73,6 +74,7 @@ class MeasuredApp(App):
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         """Answer a request as Bolt does; record its name, outcome and latency since it arrived."""
         started = req.context.setdefault("arrived_at", time.perf_counter())
+        read_form_as_sent(req)
         response = super().dispatch(req)
         metrics.observe_answer(req.body, response.status, time.perf_counter() - started)
         return response
