@@ -55,9 +55,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_backend" in metafunc.fixturenames:
-        backends = ["sqlite"]
+        backends: list[Any] = ["sqlite"]
         if metafunc.config.getoption("--postgres-url"):
             backends.append("postgresql")
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            needs_server = pytest.mark.skip(reason="needs a database server: --postgres-url")
+            backends = backends[1:] or [pytest.param("postgresql", marks=needs_server)]
         metafunc.parametrize("database_backend", backends, scope="function")
     if "transport" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
         "both_transports"

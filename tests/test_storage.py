@@ -58,11 +58,10 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:
     engine.dispose()
 
 
+@pytest.mark.postgresql_only
 def test_a_connection_the_database_closed_while_it_sat_unused_is_replaced(
     engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no server to close a connection")
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
     with engine.connect() as connection:
         pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
