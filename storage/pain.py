@@ -529,59 +529,11 @@ def note_regrouped(session: Session, workspace: Workspace) -> None:
     )
 
 
-def regroupings(session: Session, workspace: Workspace) -> int:
-    """Return how many times the workspace's pain points were regrouped."""
-    found = session.exec(
-        select(PainSettings.regrouped).where(
-            PainSettings.enterprise_id == workspace.enterprise_id,
-            PainSettings.team_id == workspace.team_id,
-        )
-    ).first()
-    return int(found or 0)
-
-
-def reports_of(session: Session, workspace: Workspace) -> Iterator[tuple[int, int, str, datetime]]:
-    """Yield (id, theme id, person, moment) of every report of the workspace."""
-    rows = session.exec(
-        select(PainReport.id, PainPoint.theme_id, PainReport.user_id, PainReport.at)
-        .join(PainPoint, col(PainPoint.id) == col(PainReport.pain_id))
-        .where(
-            PainReport.enterprise_id == workspace.enterprise_id,
-            PainReport.team_id == workspace.team_id,
-        )
-        .execution_options(yield_per=5000)
-    )
-    for report_id, theme_id, user_id, at in rows:
-        yield int(report_id or 0), int(theme_id), user_id, at
-
-
 def report_ids_after(session: Session, after_id: int) -> list[int]:
     """Return the ids of reports (of every workspace) above an id."""
     # By id alone, so both databases walk the primary key from the id: a few recent rows.
     rows = session.exec(select(PainReport.id).where(col(PainReport.id) > after_id))
     return [int(report_id or 0) for report_id in rows]
-
-
-def reports_by_id(
-    session: Session, workspace: Workspace, ids: Sequence[int]
-) -> list[tuple[int, int, str, datetime]]:
-    """Return (id, theme id, person, moment) of these reports that belong to the workspace."""
-    if not ids:
-        return []
-    rows = session.exec(
-        select(PainReport.id, PainPoint.theme_id, PainReport.user_id, PainReport.at)
-        .join(PainPoint, col(PainPoint.id) == col(PainReport.pain_id))
-        .where(
-            PainReport.enterprise_id == workspace.enterprise_id,
-            PainReport.team_id == workspace.team_id,
-            col(PainReport.id).in_(list(ids)),
-        )
-        .order_by(col(PainReport.id))
-    )
-    return [
-        (int(report_id or 0), int(theme_id), user_id, at)
-        for report_id, theme_id, user_id, at in rows
-    ]
 
 
 def settings_of(session: Session, workspace: Workspace) -> PainSettings | None:

@@ -185,23 +185,7 @@ def _ledgers_of(session: Session) -> dict[Workspace, DemandLedger]:
 
 def synced_ledger(session: Session, workspace: Workspace) -> DemandLedger:
     """Return the workspace's ledger, brought up to date with committed reports."""
-    ledgers = _ledgers_of(session)
-    regrouped = store.regroupings(session, workspace)  # read before the reports it vouches for
-    with _LEDGERS_LOCK:
-        ledger = ledgers.get(workspace)
-        if ledger is None or ledger.regrouped != regrouped:
-            ledger = ledgers[workspace] = DemandLedger(regrouped=regrouped)
-    with ledger.lock:
-        if not len(ledger.report_ids):
-            ledger.add_all(store.reports_of(session, workspace))
-        else:
-            after = max(0, ledger.newest_id - _LATE_COMMIT_WINDOW)
-            held = ledger.held_after(after)
-            unseen = [got for got in store.report_ids_after(session, after) if got not in held]
-            found = store.reports_by_id(session, workspace, unseen)
-            ledger.add_all(found)
-            ledger.elsewhere |= set(unseen) - {report_id for report_id, *_ in found}
-    return ledger
+    return synced_ledgers(session, [workspace])[workspace]
 
 
 def demand_in(
