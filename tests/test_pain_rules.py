@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from bot import pain
 from bot.pain import Log, Matcher, Merge, MeToo, NameTheme, PainError, Threshold, UsageError
 from bot.pain.matching import PainIndex
-from bot.pain.similar import similar_points, synced_index
+from bot.pain.similar import found_by, search, synced_index
 from storage.base import Workspace
 from storage.db import make_engine, session_scope
 from storage.pain import IN_PROGRESS, WONT_FIX, PainPoint, PainTheme
@@ -236,9 +236,8 @@ def test_the_index_picks_up_pain_points_committed_elsewhere(engine: Engine) -> N
     with session_scope(engine) as session:
         session.add(_point_of_other_process(session))
     with session_scope(engine) as session:
-        found = similar_points(
-            session, TEAM, "waiting hours in the slurm queue for A100s", Matcher()
-        )
+        index = synced_index(session, TEAM, Matcher())
+        found = found_by(session, search(index, "waiting hours in the slurm queue for A100s", None))
         assert len(synced_index(session, TEAM, Matcher())) == 2
     assert found.group is not None
     assert {item.point.number for item in found.similar} >= {2}

@@ -212,17 +212,6 @@ def search(index: PainIndex, text: str, vector: np.ndarray | None) -> Search:
         )
 
 
-def similar_points(
-    session: Session,
-    workspace: Workspace,
-    text: str,
-    matcher: Matcher,
-    vector: np.ndarray | None = None,
-) -> Found:
-    """Return the closest pain points (one per theme) and the theme the text belongs to, if any."""
-    return found_by(session, search(synced_index(session, workspace, matcher), text, vector))
-
-
 def found_by(session: Session, done: Search) -> Found:
     """Return the themes a search found, with the pain points to show and the theme to join."""
     near = {match.key for match in done.matches}
