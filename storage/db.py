@@ -94,6 +94,12 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def engine_of(session: Session) -> Engine:
+    """Return the engine a session works with (whose caches are this database's)."""
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """Open a session that commits when the block succeeds and rolls back when it fails."""

@@ -24,6 +24,7 @@ from sqlmodel import Session
 from storage import pain as store
 from storage import pain_digest as many
 from storage.base import Workspace
+from storage.db import engine_of
 from storage.pain import PainPoint
 
 # Ids are handed out before commit, so a transaction may commit a lower id after a higher one was
@@ -177,10 +178,8 @@ _LEDGERS_LOCK = threading.Lock()
 
 
 def _ledgers_of(session: Session) -> dict[Workspace, DemandLedger]:
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
     with _LEDGERS_LOCK:
-        return _LEDGERS.setdefault(engine, {})
+        return _LEDGERS.setdefault(engine_of(session), {})
 
 
 def synced_ledger(session: Session, workspace: Workspace) -> DemandLedger:

@@ -26,7 +26,7 @@ from bot.pain.matching import (
 from storage import pain as store
 from storage import pain_matching as vectors
 from storage.base import Workspace
-from storage.db import session_scope
+from storage.db import engine_of, session_scope
 from storage.pain import PainPoint, PainTheme
 
 _INDEXES: "weakref.WeakKeyDictionary[Engine, dict[Workspace, PainIndex]]" = (
@@ -48,14 +48,9 @@ _VECTOR_RECHECK_BATCH = 2000
 _CATCH_UP_AT_MOST = 1000
 
 
-def _engine_of(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
-
-
 def _index_of(session: Session) -> dict[Workspace, PainIndex]:
     with _INDEXES_LOCK:
-        return _INDEXES.setdefault(_engine_of(session), {})
+        return _INDEXES.setdefault(engine_of(session), {})
 
 
 def _index_for(
@@ -72,7 +67,7 @@ def synced_index(session: Session, workspace: Workspace, matcher: Matcher) -> Pa
     """Return the workspace's index, brought up to date with committed pain points."""
     indexes = _index_of(session)
     with _INDEXES_LOCK:
-        warming = _WARMING.get(_engine_of(session), {}).get(workspace)
+        warming = _WARMING.get(engine_of(session), {}).get(workspace)
     # While the index is warmed at start, a /pain matches against what is loaded so far rather
     # than wait: its answer is due within Slack's three seconds.
     if warming is not None and not warming.is_set():

@@ -34,6 +34,7 @@ from handlers.blocks import MAX_VIEW_BLOCKS, context, cut, escape, header, secti
 from handlers.slack import Reply, note
 from storage import milestones as store
 from storage.base import Workspace
+from storage.db import engine_of
 from storage.milestones import (
     OPEN,
     Milestone,
@@ -87,10 +88,8 @@ _RENDERED_LOCK = threading.Lock()
 
 
 def _rendered_boards(session: Session) -> RenderedBoards:
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
     with _RENDERED_LOCK:
-        return _RENDERED.setdefault(engine, RenderedBoards())
+        return _RENDERED.setdefault(engine_of(session), RenderedBoards())
 
 
 def list_reply(
