@@ -16,6 +16,7 @@ from bot.runtime.services import Services
 from handlers.blocks import (
     MAX_MESSAGE_BLOCKS,
     MAX_SECTION_TEXT,
+    as_dicts,
     context,
     escape,
     escape_keeping_mentions,
@@ -109,7 +110,7 @@ def prepare_digests(
         client.chat_postMessage(
             channel=schedule.channel_id,
             text=fallback(text),
-            blocks=[block.to_dict() for block in blocks],
+            blocks=as_dicts(blocks),
         )
         digest.schedule_next(session, schedule, services.now())
 

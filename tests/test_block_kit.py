@@ -55,6 +55,7 @@ COMMANDS = (
     ("/milestone", "add Ship the eval harness target 2030-03-01"),
     ("/milestone", "list"),
     ("/milestone", "show 1"),
+    ("/pain", "digest"),  # the weekly digest, as the scheduler posts it
 )
 
 
