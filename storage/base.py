@@ -1,10 +1,11 @@
 """Column types and the workspace scope shared by every table."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import ColumnElement, DateTime, tuple_
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -41,3 +42,15 @@ class Workspace:
 
     team_id: str
     enterprise_id: str = ""
+
+
+def in_workspaces(table: Any, workspaces: Collection[Workspace]) -> ColumnElement[bool]:
+    """Return the condition that a row of this table belongs to one of these workspaces."""
+    keys = sorted({(workspace.enterprise_id, workspace.team_id) for workspace in workspaces})
+    return tuple_(table.enterprise_id, table.team_id).in_(keys)
+
+
+def in_channels(table: Any, places: Collection[tuple[Workspace, str]]) -> ColumnElement[bool]:
+    """Return the condition that a row of this table belongs to one of these channels."""
+    keys = sorted({(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places})
+    return tuple_(table.enterprise_id, table.team_id, table.channel_id).in_(keys)

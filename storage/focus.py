@@ -3,10 +3,10 @@
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, bindparam, insert, tuple_
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, bindparam, insert
 from sqlmodel import Field, Session, SQLModel, col, func, or_, select
 
-from storage.base import UTCDateTime, Workspace
+from storage.base import UTCDateTime, Workspace, in_channels
 
 OPEN, DONE, DROPPED = "open", "done", "dropped"
 
@@ -222,14 +222,7 @@ def lists_in(
     """Return the lists of several conversations in one query, by workspace and channel."""
     if not places:
         return {}
-    keys = sorted({(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places})
-    rows = session.exec(
-        select(FocusList).where(
-            tuple_(
-                col(FocusList.enterprise_id), col(FocusList.team_id), col(FocusList.channel_id)
-            ).in_(keys)
-        )
-    )
+    rows = session.exec(select(FocusList).where(in_channels(FocusList, places)))
     return {(Workspace(row.team_id, row.enterprise_id), row.channel_id): row for row in rows}
 
 

@@ -12,13 +12,12 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    tuple_,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from storage.base import UTCDateTime, Workspace
+from storage.base import UTCDateTime, Workspace, in_channels
 
 
 class MakerSchedule(SQLModel, table=True):
@@ -184,16 +183,7 @@ def schedules_in(
     """Return the schedules of several channels in one query, by workspace and channel."""
     if not places:
         return {}
-    keys = {(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places}
-    rows = session.exec(
-        select(MakerSchedule).where(
-            tuple_(
-                col(MakerSchedule.enterprise_id),
-                col(MakerSchedule.team_id),
-                col(MakerSchedule.channel_id),
-            ).in_(sorted(keys))
-        )
-    )
+    rows = session.exec(select(MakerSchedule).where(in_channels(MakerSchedule, places)))
     return {(Workspace(row.team_id, row.enterprise_id), row.channel_id): row for row in rows}
 
 
@@ -259,7 +249,6 @@ def calendars_of_channels(
     found: dict[tuple[Workspace, str], list[MakerCalendar]] = {place: [] for place in places}
     if not places:
         return found
-    keys = sorted({(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places})
     rows = session.exec(
         select(MakerMember.channel_id, MakerCalendar)
         .join(
@@ -268,13 +257,7 @@ def calendars_of_channels(
             & (col(MakerMember.team_id) == col(MakerCalendar.team_id))
             & (col(MakerMember.user_id) == col(MakerCalendar.user_id)),
         )
-        .where(
-            tuple_(
-                col(MakerMember.enterprise_id),
-                col(MakerMember.team_id),
-                col(MakerMember.channel_id),
-            ).in_(keys)
-        )
+        .where(in_channels(MakerMember, places))
         .order_by(col(MakerCalendar.id))
     )
     for channel_id, calendar in rows:

@@ -4,11 +4,11 @@ from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint, event, tuple_, update
+from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint, event, update
 from sqlalchemy import select as sql_select
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from storage.base import UTCDateTime, Workspace
+from storage.base import UTCDateTime, Workspace, in_channels
 from storage.schedule import PENDING, ScheduledPost
 
 OPEN, ACHIEVED, DROPPED = "open", "achieved", "dropped"
@@ -202,16 +202,7 @@ def boards_in(
     """Return the boards of several conversations in one query, by workspace and channel."""
     if not places:
         return {}
-    keys = sorted({(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places})
-    rows = session.exec(
-        select(MilestoneBoard).where(
-            tuple_(
-                col(MilestoneBoard.enterprise_id),
-                col(MilestoneBoard.team_id),
-                col(MilestoneBoard.channel_id),
-            ).in_(keys)
-        )
-    )
+    rows = session.exec(select(MilestoneBoard).where(in_channels(MilestoneBoard, places)))
     return {(Workspace(row.team_id, row.enterprise_id), row.channel_id): row for row in rows}
 
 

@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select as sql_select
-from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
-from storage.base import Workspace
+from storage.base import Workspace, in_channels, in_workspaces
 from storage.pain import PainPoint, PainReport, PainSettings, PainStatusChange, PainTheme
 
 Report = tuple[int, int, str, datetime]  # id, theme id, person, moment
@@ -21,14 +20,11 @@ def points_in_channels(
     """Return the pain points logged in these channels in [start, end), oldest first."""
     if not places:
         return []
-    keys = sorted({(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places})
     return list(
         session.exec(
             select(PainPoint)
             .where(
-                tuple_(
-                    col(PainPoint.enterprise_id), col(PainPoint.team_id), col(PainPoint.channel_id)
-                ).in_(keys),
+                in_channels(PainPoint, places),
                 col(PainPoint.created_at) >= start,
                 col(PainPoint.created_at) < end,
             )
@@ -47,7 +43,7 @@ def crossed_in_workspaces(
         session.exec(
             select(PainTheme)
             .where(
-                tuple_(col(PainTheme.enterprise_id), col(PainTheme.team_id)).in_(_keys(workspaces)),
+                in_workspaces(PainTheme, workspaces),
                 col(PainTheme.crossed_at) >= start,
                 col(PainTheme.crossed_at) < end,
             )
@@ -66,7 +62,7 @@ def status_changes_in_workspaces(
         select(PainStatusChange, PainTheme)
         .join(PainTheme, col(PainTheme.id) == col(PainStatusChange.theme_id))
         .where(
-            tuple_(col(PainTheme.enterprise_id), col(PainTheme.team_id)).in_(_keys(workspaces)),
+            in_workspaces(PainTheme, workspaces),
             col(PainStatusChange.at) >= start,
             col(PainStatusChange.at) < end,
         )
@@ -82,9 +78,7 @@ def regroupings_of(session: Session, workspaces: Collection[Workspace]) -> dict[
         return found
     rows = session.exec(
         select(PainSettings.enterprise_id, PainSettings.team_id, PainSettings.regrouped).where(
-            tuple_(col(PainSettings.enterprise_id), col(PainSettings.team_id)).in_(
-                _keys(workspaces)
-            )
+            in_workspaces(PainSettings, workspaces)
         )
     )
     for enterprise_id, team_id, regrouped in rows:
@@ -100,7 +94,7 @@ def reports_of_workspaces(
         return {}
     return _reports_by_workspace(
         session,
-        tuple_(col(PainReport.enterprise_id), col(PainReport.team_id)).in_(_keys(workspaces)),
+        in_workspaces(PainReport, workspaces),
     )
 
 
@@ -133,7 +127,3 @@ def _reports_by_workspace(session: Session, condition: Any) -> dict[Workspace, l
             (int(report_id or 0), int(theme_id), user_id, at)
         )
     return found
-
-
-def _keys(workspaces: Collection[Workspace]) -> list[tuple[str, str]]:
-    return sorted({(workspace.enterprise_id, workspace.team_id) for workspace in workspaces})
