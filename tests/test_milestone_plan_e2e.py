@@ -206,6 +206,7 @@ def test_the_digest_shows_the_forecast_when_it_moves_more_than_10_points(team: T
         team.say("add Labelled set target 2027-09-01 confidence 60%")
         [first] = [line for line in digest_lines(team) if line.startswith("Forecast")]
         assert first.startswith("Forecast: 54% chance that every open milestone lands")
+        assert first.endswith("of 2 expected to land by then")
 
         move(clock, datetime(2027, 1, 11, 16, 0, tzinfo=UTC))
         team.say("edit 2 confidence 55%")  # 50%: moved 4 points

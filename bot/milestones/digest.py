@@ -89,7 +89,7 @@ def _forecast_line(session: Session, board: MilestoneBoard) -> str:
     return (
         f"Forecast: {outlook.figure}%{was} chance that {which} lands by "
         f"{day_text(outlook.vision_date)}; about {outlook.stated.expected:.1f} of "
-        f"{len(outlook.plan)} expected to"
+        f"{len(outlook.plan)} expected to land by then"
     )
 
 
