@@ -162,7 +162,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "hire",
         "setup",
         "laptop",
-        "getting-started",
     ),
     "docs": (
         "docs",
