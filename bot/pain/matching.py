@@ -3,8 +3,9 @@
 A workspace's pain points are indexed by their words (`bot.pain.lexical`) and, when a sentence
 embedding model is on, by their vectors. A new complaint is scored against every indexed one; a
 theme scores as its closest member. Suggestions are the best themes that clear a floor and stay
-within a margin of the best one, so a clear winner is shown alone; the complaint joins the best
-theme when it scores high enough. The figures are measured in docs/PAIN_GROUPING.md.
+within a margin of the best one (by words, also within a share of it), so a clear winner is shown
+alone; the complaint joins the best theme when it scores high enough. The figures are measured in
+docs/PAIN_GROUPING.md.
 """
 
 import threading
@@ -34,13 +35,16 @@ class Rules:
     margin: float
     shown: int
     join_from: float
+    share_margin: float = 0.0  # the margin as a share of the best score, when that is wider
 
 
 # Chosen on the tuning sets (docs/PAIN_GROUPING.md): the floors and margin sit where precision and
 # recall trade evenly; joining a theme takes more than being shown it, so themes stay pure. The
-# model alone is shown from a cosine of 0.5, as it was before the offset moved.
+# model alone is shown from a cosine of 0.5, as it was before the offset moved. By words, a second
+# theme within a fifth of a strong first one's score is shown too: such seconds are right half the
+# time or more, and bring more recall for less precision than a lower floor would.
 RULES = {
-    Blend.WORDS: Rules(show_from=0.2, margin=0.05, shown=2, join_from=0.45),
+    Blend.WORDS: Rules(show_from=0.2, margin=0.05, shown=2, join_from=0.45, share_margin=0.2),
     Blend.MEANING: Rules(show_from=0.32, margin=0.05, shown=2, join_from=0.45),
     Blend.BOTH: Rules(show_from=0.28, margin=0.05, shown=2, join_from=0.45),
 }
@@ -128,10 +132,11 @@ def to_show(ranked: Sequence[ThemeMatch], rules: Rules) -> list[ThemeMatch]:
     if not ranked:
         return []
     top = ranked[0].score
+    margin = max(rules.margin, rules.share_margin * top)
     return [
         found
         for found in ranked[: rules.shown]
-        if found.score >= rules.show_from and found.score >= top - rules.margin
+        if found.score >= rules.show_from and found.score >= top - margin
     ]
 
 
