@@ -3,7 +3,7 @@
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, bindparam, insert
+from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, bindparam, insert
 from sqlmodel import Field, Session, SQLModel, col, func, or_, select
 
 from storage.base import UTCDateTime, Workspace, in_channels
@@ -34,12 +34,12 @@ class FocusItem(SQLModel, table=True):
     """One thing the team works on."""
 
     __tablename__ = "focus_item"
+    # A list's few open items, without reading the many it has closed.
+    __table_args__ = (Index("ix_focus_item_list_id_state", "list_id", "state"),)
 
     id: int | None = Field(default=None, primary_key=True)
     list_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("focus_list.id", ondelete="CASCADE"), index=True, nullable=False
-        )
+        sa_column=Column(Integer, ForeignKey("focus_list.id", ondelete="CASCADE"), nullable=False)
     )
     text: str = Field(max_length=1000)
     position: int = 0

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import (
     Column,
     ForeignKey,
+    Index,
     Integer,
     Text,
     UniqueConstraint,
@@ -82,12 +83,16 @@ class MakerMeeting(SQLModel, table=True):
     """One occurrence of a meeting read from a linked calendar."""
 
     __tablename__ = "maker_meeting"
-    __table_args__ = (UniqueConstraint("calendar_id", "occurrence_key"),)
+    __table_args__ = (
+        UniqueConstraint("calendar_id", "occurrence_key"),
+        # A calendar's meetings before a moment, without reading the months after it.
+        Index("ix_maker_meeting_calendar_id_start", "calendar_id", "start"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     calendar_id: int = Field(
         sa_column=Column(
-            Integer, ForeignKey("maker_calendar.id", ondelete="CASCADE"), index=True, nullable=False
+            Integer, ForeignKey("maker_calendar.id", ondelete="CASCADE"), nullable=False
         )
     )
     occurrence_key: str = Field(max_length=64)
