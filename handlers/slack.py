@@ -351,15 +351,6 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, str) and SLACK_ID.fullmatch(value) is not None
 
 
-def refuse_malformed_requests(body: dict[str, Any], next: Callable[[], Any]) -> Any:
-    """Answer 400 to a signed request that lacks or garbles an id its listener relies on."""
-    problem = request_problem(body)
-    if problem:
-        log.warning("refused a malformed Slack request: %s", problem)
-        return BoltResponse(status=400, body=problem)
-    return next()
-
-
 def error_handler(services: Services) -> Callable[..., BoltResponse | None]:
     """Return Bolt's handler of a listener's failure: log it, let Slack retry, apologise."""
 

@@ -10,7 +10,7 @@ from re import Pattern
 from typing import Any
 
 from pydantic import SecretStr
-from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.listener import Listener
 from slack_bolt.listener.thread_runner import ThreadListenerRunner
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -36,10 +36,12 @@ from bot.runtime.scheduler import Scheduler
 from bot.runtime.services import Services, pain_matcher_for
 from bot.runtime.settings import Settings
 from handlers import home, installs
-from handlers.slack import error_handler, refuse_malformed_requests
+from handlers.slack import error_handler, request_problem
 from storage.base import Workspace, utcnow
 from storage.db import make_engine
 from storage.installations import installation_store, oauth_state_store
+
+log = logging.getLogger(__name__)
 
 
 class MeasuredApp(App):
@@ -167,9 +169,7 @@ def create_focusbot(
         # wait for a listener while Bolt's three seconds run, and fail with a 404.
         listener_executor=ThreadPoolExecutor(settings.web_threads, "focusbot-listener"),
     )
-    app.middleware(_provide(services))
-    app.middleware(refuse_malformed_requests)
-    app.middleware(_drop_repeats(services))
+    app.middleware(TakeEachRequestOnce(services))
     app.error(error_handler(services))
     for feature in handlers.FEATURES:
         feature.register(app)
@@ -257,21 +257,28 @@ def _reveal(secret: SecretStr | None) -> str | None:
     return secret.get_secret_value() if secret is not None else None
 
 
-def _provide(services: Services) -> Callable[..., Any]:
-    def provide_services(context: BoltContext, next: Callable[[], Any]) -> Any:
-        context["services"] = services
-        return next()
+class TakeEachRequestOnce(Middleware):
+    """Give a request the services; refuse it when malformed, drop it when taken before.
 
-    return provide_services
+    A middleware of its own class, not three functions: Bolt works out a function middleware's
+    arguments anew for every request.
+    """
 
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
-def _drop_repeats(services: Services) -> Callable[..., Any]:
-    def drop_repeated_requests(body: dict[str, Any], next: Callable[[], Any]) -> Any:
-        key = inbox.request_key(body)
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        """Pass the request on, or answer it here: 400 when malformed, empty when a repeat."""
+        req.context["services"] = self.services
+        problem = request_problem(req.body)
+        if problem:
+            log.warning("refused a malformed Slack request: %s", problem)
+            return BoltResponse(status=400, body=problem)
+        key = inbox.request_key(req.body)
         if key is not None:
-            with services.connection() as connection:
-                if not inbox.first_sighting(connection, key, services.now()):
+            with self.services.connection() as connection:
+                if not inbox.first_sighting(connection, key, self.services.now()):
                     return BoltResponse(status=200, body="")
         return next()
-
-    return drop_repeated_requests
