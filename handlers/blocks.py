@@ -1,7 +1,7 @@
 """Block Kit helpers shared by every feature: escaping, cutting to Slack's limits."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_sdk.models.basic_objects import EMPTY_ALLOWED_TYPE_AND_PROPERTY_LIST, JsonObject
@@ -106,22 +106,47 @@ def as_dicts(blocks: Sequence[Block]) -> list[dict]:
 
 
 def _as_json(value: Any) -> Any:
-    if type(value) in _SCALARS:  # most values: checked first, as this runs for each of them
-        return value
-    if isinstance(value, list | tuple):
-        return [_as_json(item) for item in value]
-    if not isinstance(value, JsonObject):
-        return value
-    if isinstance(value, ConfirmObject):
-        return _confirm_as_json(value)
     kind = type(value)
+    if kind in _SCALARS:  # most values: checked first, as this runs for each of them
+        return value
+    convert = _CONVERTERS.get(kind)
+    if convert is None:  # the same for every value of a class
+        convert = _CONVERTERS[kind] = _converter_of(kind)
+    return convert(value)
+
+
+def _converter_of(kind: type) -> Callable[[Any], Any]:
+    if issubclass(kind, list | tuple):
+        return _list_as_json
+    if not issubclass(kind, JsonObject):
+        return _itself
+    if issubclass(kind, ConfirmObject):
+        return _confirm_as_json
     if (kind.to_dict, kind.get_object_attribute) != _PLAIN:  # a shape of its own (options…)
-        return {key: _as_json(item) for key, item in value.to_dict().items()}
-    return {
-        key: _as_json(item)
-        for key in _sorted_attributes(value)
-        if _is_shown(value, key, item := getattr(value, key, None))
-    }
+        return _own_shape_as_json
+    return _object_as_json
+
+
+def _list_as_json(values: list[Any] | tuple[Any, ...]) -> list[Any]:
+    return [_as_json(item) for item in values]
+
+
+def _itself(value: Any) -> Any:
+    return value
+
+
+def _own_shape_as_json(value: JsonObject) -> dict[str, Any]:
+    return {key: _as_json(item) for key, item in value.to_dict().items()}
+
+
+def _object_as_json(value: JsonObject) -> dict[str, Any]:
+    shown = {}
+    for key, shown_empty in _fields_of(value):
+        item = getattr(value, key, None)
+        # JsonObject.get_non_null_attributes leaves out None and empty values, but for a few kinds.
+        if item is not None and (shown_empty or not hasattr(item, "__len__") or len(item) > 0):
+            shown[key] = _as_json(item)
+    return shown
 
 
 def _confirm_as_json(confirm: ConfirmObject) -> dict[str, Any]:
@@ -136,26 +161,22 @@ def _confirm_as_json(confirm: ConfirmObject) -> dict[str, Any]:
     return {key: _as_json(part) for key, part in parts.items() if part}
 
 
-def _sorted_attributes(value: JsonObject) -> list[str]:
-    kind = type(value)
-    names = _ATTRIBUTES.get(kind)
-    if names is None:  # a class's attributes never depend on the instance
-        names = _ATTRIBUTES[kind] = sorted(value.attributes)
-    return names
-
-
-def _is_shown(value: JsonObject, key: str, item: Any) -> bool:
-    # JsonObject.get_non_null_attributes leaves out None and empty values, but for a few kinds.
-    if item is None:
-        return False
-    if (getattr(value, "type", None), key) in _EMPTY_ALLOWED:
-        return True
-    return len(item) > 0 if hasattr(item, "__len__") else True
+def _fields_of(value: JsonObject) -> tuple[tuple[str, bool], ...]:
+    """Return an object's attributes in to_dict()'s order, each with whether it shows when empty."""
+    shape = (type(value), getattr(value, "type", None))
+    fields = _FIELDS.get(shape)
+    if fields is None:  # the same for every object of a class and type
+        kind = shape[1]
+        fields = _FIELDS[shape] = tuple(
+            (key, (kind, key) in _EMPTY_ALLOWED) for key in sorted(value.attributes)
+        )
+    return fields
 
 
 _SCALARS = frozenset({str, int, bool, float})
 _PLAIN = (JsonObject.to_dict, JsonObject.get_object_attribute)
-_ATTRIBUTES: dict[type, list[str]] = {}
+_FIELDS: dict[tuple[type, Any], tuple[tuple[str, bool], ...]] = {}
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {}
 _EMPTY_ALLOWED = frozenset(
     (allowed["type"], allowed["property"]) for allowed in EMPTY_ALLOWED_TYPE_AND_PROPERTY_LIST
 )
