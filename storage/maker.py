@@ -1,7 +1,7 @@
 """Tables and queries of maker time: team schedules, members, linked calendars, their meetings."""
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Column,
@@ -103,6 +103,8 @@ class MakerMeeting(SQLModel, table=True):
     summary: str = Field(default="", max_length=200)
 
 
+MEMBER_SEEN_PRECISION = timedelta(days=1)  # how stale a member's seen_at may grow
+
 # The queries every `/maker` in a team channel runs, built once: a request only binds its values.
 _FIND_SCHEDULE = select(MakerSchedule).where(
     MakerSchedule.enterprise_id == bindparam("enterprise_id"),
@@ -114,6 +116,7 @@ _NOTE_MEMBER = {
     dialect: (statement := insert(_MEMBERS)).on_conflict_do_update(
         index_elements=["enterprise_id", "team_id", "channel_id", "user_id"],
         set_={"seen_at": statement.excluded.seen_at},
+        where=_MEMBERS.c.seen_at < bindparam("stale_before"),
     )
     for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
 }
@@ -149,11 +152,20 @@ def find_schedule(session: Session, workspace: Workspace, channel_id: str) -> Ma
 def note_member(
     session: Session, workspace: Workspace, channel_id: str, user_id: str, now: datetime
 ) -> None:
-    """Record in one statement that someone belongs to a team channel, seen now."""
+    """Record in one statement that someone belongs to a team channel, seen now.
+
+    A member seen within the day is left as is: a row rewritten on every `/maker` is a write
+    (and on PostgreSQL a dead row version) per command for nothing.
+    """
     dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
     session.execute(
         _NOTE_MEMBER[dialect],
-        {**_in_channel(workspace, channel_id), "user_id": user_id, "seen_at": now},
+        {
+            **_in_channel(workspace, channel_id),
+            "user_id": user_id,
+            "seen_at": now,
+            "stale_before": now - MEMBER_SEEN_PRECISION,
+        },
     )
 
 
@@ -162,7 +174,7 @@ def meetings_of_channel(
 ) -> tuple[list[tuple[datetime, datetime]], int]:
     """Return when the channel's members' calendars have meetings overlapping [start, end),
     earliest first, and how many calendars they have linked, in one query."""
-    rows = session.execute(
+    rows = session.connection().execute(  # plain rows: the ORM's loading would only cost here
         _CHANNEL_MEETINGS, {**_in_channel(workspace, channel_id), "start": start, "end": end}
     )
     calendars: set[int | None] = set()
