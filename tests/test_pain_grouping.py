@@ -12,9 +12,12 @@ import pytest
 
 from bot.pain.lexical import TERM_WEIGHT, LexicalIndex, ngrams, terms
 from bot.pain.matching import (
+    MIN_MATCH,
+    NEIGHBOURS,
     RULES,
     Blend,
     Label,
+    Match,
     PainIndex,
     ThemeMatch,
     apply_labels,
@@ -214,3 +217,22 @@ def tfidf_cosines(texts: list[str], query: str, features: Callable[[str], list[s
         length = math.sqrt(sum(w * w for w in vector.values()))
         found[row] = sum(w * vector.get(f, 0.0) for f, w in seen.items()) / (length * query_length)
     return found
+
+
+def test_the_nearest_pain_points_are_those_every_row_scored_would_give() -> None:
+    texts = [
+        row["text"] for name in ("pain_points.csv", "issue_titles.csv") for row in rows_of(name)
+    ]
+    texts += [row["text"] for row in rows_of("banking77_tuning.csv")]
+    index, words = PainIndex(), LexicalIndex()
+    for key, text in enumerate(texts * 3, start=1):  # each text thrice: ties at the thirtieth
+        index.add(key, text)
+        words.append(text)
+    pruned = 0
+    for query in [*texts[::7], "the GPU queue is slow", "nothing like any of these"]:
+        scores = index.scores(query, None)
+        kept = sorted(np.flatnonzero(scores >= MIN_MATCH), key=lambda row: (-scores[row], row))
+        every_row = [Match(key, round(float(scores[key - 1]), 4)) for key in np.add(kept, 1)]
+        assert index.nearest(query, None) == every_row[:NEIGHBOURS]
+        pruned += len(words.best(query, NEIGHBOURS, MIN_MATCH)[0]) < len(index) // 4
+    assert pruned > len(texts[::7]) // 2

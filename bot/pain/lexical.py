@@ -5,7 +5,8 @@ synonyms ("a100", "cuda" and "gpus" all become `gpu`), so reworded complaints sh
 character n-grams of those terms catch typos and word forms the stemmer misses
 ("Inferenservices" still shares most n-grams with "InferenceService"). Two TF-IDF indexes, one
 over terms and one over n-grams, are compared by cosine and blended. Postings live in compact
-arrays and a query is scored against every indexed text with a few numpy operations.
+arrays; a query adds up its rare features for every indexed text and its common ones only for the
+texts still within reach of the best (the same scores, a fraction of the work: `LexicalIndex.best`).
 """
 
 import math
@@ -15,6 +16,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import snowballstemmer
@@ -270,6 +272,30 @@ def ngrams(text: str) -> list[str]:
     return [gram for term in terms(text) for gram in _ngrams_of(term)]
 
 
+# A query adds every row's share of the rare features; a row then holding little of them is left
+# out once the best rows' sums and what the rest could still add leave it behind
+# (`LexicalIndex.best`): first when it could add at most this much, then a third less each time.
+FIRST_REACH = 0.2
+REACH_SHRINK = 0.7
+# Rows are scored one by one once at most this share of them are still in reach.
+FEW_ROWS = 1 / 32
+PRUNE_EVERY = 8
+# A feature in at least this share of the texts keeps its counts in a column, one per text, so that
+# a few rows' counts are looked up directly (at most 255 of it in a text).
+COLUMN_FROM = 1 / 8
+_TF_OF_COUNT = np.array([0.0] + [1.0 + math.log(count) for count in range(1, 256)], np.float32)
+
+
+class Posting(NamedTuple):
+    """The texts holding one of a query's features, and what it adds to their dot products."""
+
+    feature: int
+    rows: np.ndarray
+    tfs: np.ndarray
+    weight: float  # added per unit of a text's tf
+    share: float  # the feature's part of the query's unit vector
+
+
 class TfidfIndex:
     """TF-IDF vectors of many texts over one kind of feature, appended to, queried by cosine.
 
@@ -287,12 +313,19 @@ class TfidfIndex:
         self._postings_rows: list[array] = []
         self._postings_tf: list[array] = []
         self._doc_freq = array("q")
-        # Per text: Σtf², Σtf²g, Σtf²g², with each feature's g as it was when last folded in.
-        self._sums = np.zeros((0, 3))
+        # Σtf², Σtf²g, Σtf²g² of each text (a row each, with room to grow), with each feature's g
+        # as it was when last folded in.
+        self._sums = np.zeros((3, 0))
         self._folded_g = np.zeros(0)
         self._folded_rows = 0
         self._summed_all_at = 0
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._lengths: np.ndarray | None = None
+        self._columns: dict[int, np.ndarray] = {}
+        self._without_column: set[int] = set()
+
+    def __len__(self) -> int:
+        return self._rows
 
     def append(self, text: str) -> None:
         """Index the next text, in the next row."""
@@ -308,34 +341,108 @@ class TfidfIndex:
             self._postings_rows[feature_id].append(row)
             self._postings_tf[feature_id].append(1.0 + math.log(count))
             self._doc_freq[feature_id] += 1
+            if feature_id in self._columns:
+                self._set_count(feature_id, row, count)
             ids.append(feature_id)
             tfs.append(1.0 + math.log(count))
         self._pending.append((np.array(ids, dtype=np.int64), np.array(tfs, dtype=np.float32)))
+        self._lengths = None
 
-    def scores(self, text: str, from_row: int = 0) -> np.ndarray:
-        """Return the cosine similarity of the text to every indexed row from `from_row` on."""
-        scores = np.zeros(self._rows - from_row)
+    def query(self, text: str) -> tuple[list[Posting], float]:
+        """Return the postings of a text's known features, shortest first, and the text's length."""
         features = self._features(text)
         query = Counter(feature for feature in features if feature in self._vocabulary)
         if not query:
-            return scores
+            return [], 1.0
         idf = self._idf()
+        weighted = []
         query_norm = 0.0
         for feature, count in query.items():
             feature_id = self._vocabulary[feature]
             weight = (1.0 + math.log(count)) * idf[feature_id]
             query_norm += weight * weight
-            rows = np.frombuffer(self._postings_rows[feature_id], dtype=np.int32)
-            tfs = np.frombuffer(self._postings_tf[feature_id], dtype=np.float32)
-            if from_row:  # postings are in row order: the rows asked for are a tail
-                start = int(np.searchsorted(rows, from_row))
-                rows, tfs = rows[start:] - from_row, tfs[start:]
-            scores[rows] += tfs * (weight * idf[feature_id])
+            weighted.append((feature_id, weight))
         # Features the index has never seen still count in the query's length, at the highest idf.
         unseen = len(features) - sum(query.values())
         query_norm += unseen * (math.log(1.0 + self._rows) + 1.0) ** 2
-        scores /= self._doc_norms()[from_row:] * math.sqrt(query_norm)
+        length = math.sqrt(query_norm)
+        postings = [
+            Posting(
+                feature_id,
+                np.frombuffer(self._postings_rows[feature_id], dtype=np.int32),
+                np.frombuffer(self._postings_tf[feature_id], dtype=np.float32),
+                weight * idf[feature_id],
+                weight / length,
+            )
+            for feature_id, weight in weighted
+        ]
+        # One order for every way of scoring, so that each adds up a row's parts alike.
+        postings.sort(key=lambda posting: len(posting.rows))
+        return postings, length
+
+    def scores(self, text: str, from_row: int = 0) -> np.ndarray:
+        """Return the cosine similarity of the text to every indexed row from `from_row` on."""
+        scores = np.zeros(self._rows - from_row)
+        postings, length = self.query(text)
+        if not postings:
+            return scores
+        for posting in postings:
+            rows, tfs = posting.rows, posting.tfs
+            if from_row:  # postings are in row order: the rows asked for are a tail
+                start = int(np.searchsorted(rows, from_row))
+                rows, tfs = rows[start:] - from_row, tfs[start:]
+            scores[rows] += tfs * posting.weight
+        scores /= self.lengths()[from_row:] * length
         return scores
+
+    def tfs_at(self, posting: Posting, rows: np.ndarray) -> np.ndarray:
+        """Return the tf of a posting's feature in each of these (ascending) rows, 0 if absent."""
+        column = self._column(posting)
+        if column is not None:
+            return _TF_OF_COUNT[column[rows]]
+        at = np.searchsorted(posting.rows, rows)
+        held = posting.rows.take(at, mode="clip") == rows
+        return np.where(held, posting.tfs.take(at, mode="clip"), 0.0)
+
+    def _column(self, posting: Posting) -> np.ndarray | None:
+        feature_id = posting.feature
+        column = self._columns.get(feature_id)
+        if column is None:
+            common = len(posting.rows) >= COLUMN_FROM * self._rows
+            if not common or feature_id in self._without_column:
+                return None
+            counts = np.rint(np.exp(posting.tfs.astype(np.float64) - 1.0))
+            if counts.max() > 255:
+                self._without_column.add(feature_id)
+                return None
+            column = self._columns[feature_id] = np.zeros(self._rows + 4096, dtype=np.uint8)
+            column[posting.rows] = counts
+        elif len(column) < self._rows:
+            column = self._grown(feature_id)
+        return column
+
+    def _set_count(self, feature_id: int, row: int, count: int) -> None:
+        if count > 255:
+            del self._columns[feature_id]
+            self._without_column.add(feature_id)
+            return
+        column = self._columns[feature_id]
+        if row >= len(column):
+            column = self._grown(feature_id)
+        column[row] = count
+
+    def _grown(self, feature_id: int) -> np.ndarray:
+        column = self._columns[feature_id]
+        grown = np.zeros(self._rows + max(4096, self._rows // 8), dtype=np.uint8)
+        grown[: len(column)] = column
+        self._columns[feature_id] = grown
+        return grown
+
+    def lengths(self) -> np.ndarray:
+        """Return every text's TF-IDF length, never below the true one (idfs only fall)."""
+        if self._lengths is None:
+            self._lengths = self._doc_norms()
+        return self._lengths
 
     def _idf(self) -> np.ndarray:
         return math.log(1.0 + self._rows) + 1.0 - self._log_doc_freq()
@@ -352,8 +459,12 @@ class TfidfIndex:
             else:
                 self._fold_pending(exact=not large)
         top = math.log(1.0 + self._rows) + 1.0
-        plain, once, twice = self._sums.T
-        return np.sqrt(np.maximum(top * top * plain - 2 * top * once + twice, 1e-12))
+        plain, once, twice = self._sums[:, : self._rows]
+        lengths = plain * (top * top)
+        lengths -= once * (2 * top)
+        lengths += twice
+        np.maximum(lengths, 1e-12, out=lengths)
+        return np.sqrt(lengths, out=lengths)
 
     def _sum_all(self) -> None:
         g = self._log_doc_freq()
@@ -366,13 +477,11 @@ class TfidfIndex:
             ** 2
         )
         g_of_entry = np.repeat(g, lengths)
-        self._sums = np.stack(
-            [
-                np.bincount(rows, weights=weights, minlength=self._rows)
-                for weights in (squares, squares * g_of_entry, squares * g_of_entry**2)
-            ],
-            axis=1,
-        )
+        self._sums = np.zeros((3, self._rows + max(64, self._rows // 8)))
+        for sums, weights in zip(
+            self._sums, (squares, squares * g_of_entry, squares * g_of_entry**2), strict=True
+        ):
+            sums[: self._rows] = np.bincount(rows, weights=weights, minlength=self._rows)
         self._folded_g, self._folded_rows, self._pending = g, self._rows, []
         self._summed_all_at = self._rows
 
@@ -388,14 +497,20 @@ class TfidfIndex:
             tfs = np.frombuffer(self._postings_tf[feature_id], dtype=np.float32)[:old]
             squares = tfs.astype(np.float64) ** 2
             before, after = self._folded_g[feature_id], g[feature_id]
-            self._sums[rows[:old], 1] += squares * (after - before)
-            self._sums[rows[:old], 2] += squares * (after * after - before * before)
+            self._sums[1, rows[:old]] += squares * (after - before)
+            self._sums[2, rows[:old]] += squares * (after * after - before * before)
         # New texts: summed with today's g.
-        added = np.zeros((len(self._pending), 3))
-        for position, (ids, new_tfs) in enumerate(self._pending):
+        if self._rows > self._sums.shape[1]:
+            grown = np.zeros((3, self._rows + max(64, self._rows // 8)))
+            grown[:, :old_rows] = self._sums[:, :old_rows]
+            self._sums = grown
+        for row, (ids, new_tfs) in enumerate(self._pending, start=old_rows):
             squares = new_tfs.astype(np.float64) ** 2
-            added[position] = squares.sum(), (squares * g[ids]).sum(), (squares * g[ids] ** 2).sum()
-        self._sums = np.concatenate([self._sums, added])
+            self._sums[:, row] = (
+                squares.sum(),
+                (squares * g[ids]).sum(),
+                (squares * g[ids] ** 2).sum(),
+            )
         if exact:
             self._folded_g = g
         self._folded_rows, self._pending = self._rows, []
@@ -418,3 +533,90 @@ class LexicalIndex:
         return TERM_WEIGHT * self._terms.scores(text, from_row) + (
             1 - TERM_WEIGHT
         ) * self._ngrams.scores(text, from_row)
+
+    def best(self, text: str, limit: int, floor: float) -> tuple[np.ndarray, np.ndarray]:
+        """Return rows and their similarity, among them every row of the `limit` best from `floor`.
+
+        A row left out scores below `floor` or below `limit` others. Over the features not added
+        yet a row's cosine is at most the length of their part of the unit query (Cauchy-Schwarz;
+        a row's unit vector is at most 1 long), so once the terms and the rare n-grams are added
+        for every row, the rows out of reach are dropped and the rest scored one by one.
+        """
+        parts = (self._terms, self._ngrams)
+        queried = [index.query(text) for index in parts]
+        search = _Search(len(self._terms), limit, floor, parts, queried)
+        return search.run() if search.features else (np.zeros(0, dtype=np.intp), np.zeros(0))
+
+
+class _Search:
+    """One query's scores over both indexes, exact for the rows still in reach."""
+
+    def __init__(
+        self,
+        rows: int,
+        limit: int,
+        floor: float,
+        parts: tuple[TfidfIndex, TfidfIndex],
+        queried: list[tuple[list[Posting], float]],
+    ) -> None:
+        self.limit, self.floor, self.parts = limit, floor, parts
+        # Terms first (a few features that weigh most), then the n-grams, rarest first.
+        self.features = [
+            (part, posting) for part, (postings, _) in enumerate(queried) for posting in postings
+        ]
+        self.lengths = [
+            index.lengths() * length for index, (_, length) in zip(parts, queried, strict=True)
+        ]
+        self.blend = (TERM_WEIGHT, 1 - TERM_WEIGHT)
+        self.left = [sum(posting.share**2 for posting in postings) for postings, _ in queried]
+        self.sums = [np.zeros(rows), np.zeros(rows)]
+        self.rows = np.arange(rows)
+
+    def run(self) -> tuple[np.ndarray, np.ndarray]:
+        """Add up the rare features for all rows, then the rest for the rows still in reach."""
+        rows, position, reach = len(self.rows), 0, FIRST_REACH
+        scale = [weight / lengths for weight, lengths in zip(self.blend, self.lengths, strict=True)]
+        while True:
+            while position < len(self.features) and self._reach() > reach:
+                part, posting = self.features[position]
+                self.sums[part][posting.rows] += posting.tfs * posting.weight
+                self.left[part] -= posting.share**2
+                position += 1
+            lower = self.sums[0] * scale[0] + self.sums[1] * scale[1]
+            kept = np.flatnonzero(lower >= self._least(lower) - self._reach())
+            if position == len(self.features) or len(kept) <= FEW_ROWS * rows:
+                break
+            reach = self._reach() * REACH_SHRINK
+        self._keep(kept)
+        near = [part_scale[kept] for part_scale in scale]
+        for step, (part, posting) in enumerate(self.features[position:], start=1):
+            self.sums[part] += self.parts[part].tfs_at(posting, self.rows) * posting.weight
+            self.left[part] -= posting.share**2
+            if len(self.rows) > self.limit and step % PRUNE_EVERY == 0:
+                lower = self.sums[0] * near[0] + self.sums[1] * near[1]
+                kept = np.flatnonzero(lower >= self._least(lower) - self._reach())
+                self._keep(kept)
+                near = [part_near[kept] for part_near in near]
+        similar = np.zeros(len(self.rows))
+        for weight, sums, lengths in zip(self.blend, self.sums, self.lengths, strict=True):
+            similar += weight * (sums / lengths[self.rows])
+        return self.rows, similar
+
+    def _reach(self) -> float:
+        """Return the most the features not added yet can add to a row's similarity."""
+        reach = sum(
+            weight * math.sqrt(max(left, 0.0))
+            for weight, left in zip(self.blend, self.left, strict=True)
+        )
+        return reach + 1e-9  # rounding
+
+    def _least(self, lower: np.ndarray) -> float:
+        """Return the similarity the `limit` best rows reach at least (or the floor)."""
+        high = lower.take(np.flatnonzero(lower >= self.floor))
+        if len(high) < self.limit:
+            return self.floor
+        return float(np.partition(high, len(high) - self.limit)[len(high) - self.limit])
+
+    def _keep(self, kept: np.ndarray) -> None:
+        self.rows = self.rows[kept]
+        self.sums = [sums[kept] for sums in self.sums]

@@ -208,13 +208,20 @@ class PainIndex:
         self, text: str, vector: np.ndarray | None, limit: int = NEIGHBOURS, from_row: int = 0
     ) -> list[Match]:
         """Return up to `limit` pain points most like this text, best first (indexed from a row)."""
-        scores = self.scores(text, vector, from_row)
-        candidates = np.flatnonzero(scores >= MIN_MATCH)
-        if len(candidates) > limit:
-            candidates = candidates[np.argpartition(-scores[candidates], limit - 1)[:limit]]
-        ranked = sorted(candidates, key=lambda row: (-scores[row], row))
+        if from_row == 0 and (self.blend is Blend.WORDS or vector is None):
+            rows, scores = self._words.best(text, limit, MIN_MATCH)  # only rows that can make it
+        else:
+            scores = self.scores(text, vector, from_row)
+            rows = np.arange(len(scores))
+        kept = np.flatnonzero(scores >= MIN_MATCH)
+        if len(kept) > limit:
+            # Every row level with the last one kept stays here, and the earliest of them below.
+            least = np.partition(scores[kept], len(kept) - limit)[len(kept) - limit]
+            kept = kept[scores[kept] >= least]
+        ranked = sorted(kept, key=lambda at: (-scores[at], rows[at]))[:limit]
         return [
-            Match(int(self._keys[from_row + row]), round(float(scores[row]), 4)) for row in ranked
+            Match(int(self._keys[from_row + rows[at]]), round(float(scores[at]), 4))
+            for at in ranked
         ]
 
     def scores(self, text: str, vector: np.ndarray | None, from_row: int = 0) -> np.ndarray:
