@@ -4,12 +4,16 @@ How fast they are answered is measured by `python -m bench.edges`, not asserted 
 """
 
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from http.client import HTTPConnection
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -24,6 +28,7 @@ from storage.schema import upgrade
 from tests.conftest import ALICE, BOB, CAROL, SIGNING_SECRET, TEAM, Answer, SlackUser
 
 CONCURRENT = 200
+CONNECTIONS = 64  # open at once, as Slack may
 PEOPLE = (ALICE, BOB, CAROL)
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +38,27 @@ def served(
     fake_slack: FakeSlack, empty_engine: Engine, database_url: str, tmp_path: Path
 ) -> Iterator[SlackUser]:
     """Run `focusbot run --http` in its own process, as in production; return a Slack for it."""
+    # As advised for production: several workers on PostgreSQL, one process on a SQLite file.
+    workers = 3 if database_url.startswith("postgresql") else 1
+    with running_focusbot(fake_slack, empty_engine, database_url, tmp_path, workers) as (slack, _):
+        _warm_up(slack)
+        yield slack
+
+
+@pytest.fixture
+def two_workers(
+    fake_slack: FakeSlack, empty_engine: Engine, database_url: str, tmp_path: Path
+) -> Iterator[tuple[SlackUser, int]]:
+    """Run `focusbot run --http --workers 2`; return a Slack for it and the process's id."""
+    with running_focusbot(fake_slack, empty_engine, database_url, tmp_path, 2) as running:
+        yield running
+
+
+@contextmanager
+def running_focusbot(
+    fake_slack: FakeSlack, empty_engine: Engine, database_url: str, tmp_path: Path, workers: int
+) -> Iterator[tuple[SlackUser, int]]:
+    """Run `focusbot run --http --workers N` until the block ends; yield a Slack and its pid."""
     upgrade(empty_engine)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -46,17 +72,13 @@ def served(
         "LOG_LEVEL": "WARNING",
     }
     log = (tmp_path / "focusbot.log").open("w")
-    # As advised for production: several workers on PostgreSQL, one process on a SQLite file.
-    workers = "3" if database_url.startswith("postgresql") else "1"
     command = [sys.executable, "-m", "bot.cli", "run", "--http", "--port", str(port)]
-    command += ["--workers", workers]
+    command += ["--workers", str(workers)]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(base_url, server, tmp_path / "focusbot.log")
-        slack = SlackUser(base_url, fake_slack)
-        _warm_up(slack)
-        yield slack
+        yield SlackUser(base_url, fake_slack), server.pid
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -170,3 +192,77 @@ def test_200_concurrent_adds_five_to_a_list_lose_nothing(
         listed = slack.command("", channel=channel).text
         assert all(f"*{number}.* Load item" in listed for number in range(1, 6)), listed
         assert "5 of 7" in listed
+
+
+@pytest.mark.slow
+@pytest.mark.postgresql_only
+def test_two_workers_share_the_connections_slack_opens_at_once(
+    two_workers: tuple[SlackUser, int],
+) -> None:
+    slack, _ = two_workers
+    host, port = slack.base_url.removeprefix("http://").split(":")
+    connections = [HTTPConnection(host, int(port), timeout=30) for _ in range(CONNECTIONS)]
+
+    def list_focus(index: int) -> int:
+        command = slack.requests.command(
+            "/focus",
+            "",
+            user_id=ALICE,
+            channel_id="C0SHARED",
+            response_url=slack.fake.response_url(f"shared{index}"),
+        )
+        return _exchange(connections[index], "POST", "/slack/events", command)[0]
+
+    def lists_answered_by_its_worker(index: int) -> int:
+        status, metrics = _exchange(connections[index], "GET", "/metrics")
+        assert status == 200
+        counted = re.findall(
+            r'focusbot_requests_total\{kind="command",name="/focus",.*\} (\S+)', metrics
+        )
+        return sum(int(float(value)) for value in counted)
+
+    with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
+        assert set(pool.map(list_focus, range(CONNECTIONS))) == {200}
+        answered = list(pool.map(lists_answered_by_its_worker, range(CONNECTIONS)))
+    # One list was asked on each connection, so a worker answered as many as it holds connections.
+    assert max(answered) <= CONNECTIONS * 3 // 4, answered
+
+
+@pytest.mark.slow
+@pytest.mark.postgresql_only
+def test_when_a_worker_dies_the_other_answers_every_new_connection(
+    two_workers: tuple[SlackUser, int],
+) -> None:
+    slack, parent = two_workers
+    worker = int(Path(f"/proc/{parent}/task/{parent}/children").read_text().split()[0])
+    os.kill(worker, signal.SIGKILL)
+    _wait_until_listening_sockets(int(slack.base_url.rsplit(":", 1)[1]), 1)
+
+    def health(_: int) -> int:
+        with urlopen(slack.base_url + "/healthz", timeout=30) as response:
+            return int(response.status)
+
+    with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
+        assert list(pool.map(health, range(CONNECTIONS))) == [200] * CONNECTIONS
+
+
+def _wait_until_listening_sockets(port: int, count: int) -> None:
+    """Wait until `count` sockets listen on a port (a killed process's close soon after it)."""
+    listening = "0A"  # TCP_LISTEN in /proc/net/tcp
+    deadline = time.monotonic() + 10
+    while True:
+        rows = [row.split() for row in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+        found = sum(row[1].endswith(f":{port:04X}") and row[3] == listening for row in rows)
+        if found == count:
+            return
+        assert time.monotonic() < deadline, f"{found} sockets listen on {port}, not {count}"
+        time.sleep(0.05)
+
+
+def _exchange(
+    connection: HTTPConnection, method: str, path: str, signed: SignedRequest | None = None
+) -> tuple[int, str]:
+    body, headers = (signed.body.encode(), signed.headers) if signed else (None, {})
+    connection.request(method, path, body, headers)
+    response = connection.getresponse()
+    return response.status, response.read().decode()

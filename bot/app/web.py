@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterable
 from types import FrameType
@@ -139,19 +140,25 @@ def _plain(start_response: "StartResponse", status: str, body: str) -> list[byte
 
 
 def serve(make_focusbot: Callable[[], Focusbot], host: str, port: int, workers: int = 1) -> None:
-    """Serve focusbot over HTTP until stopped, from one process or several sharing one socket."""
-    listener = socket.create_server((host, port))
+    """Serve focusbot over HTTP until stopped, from one process or several on the same port."""
     if workers <= 1:
-        _serve_worker(make_focusbot, listener)
+        _serve_worker(make_focusbot, socket.create_server((host, port)))
         return
+    listeners = _listeners(host, port, workers)
     forked = multiprocessing.get_context("fork")
     children = [
-        forked.Process(target=_serve_worker, args=(make_focusbot, listener), name=f"worker-{n}")
-        for n in range(workers)
+        forked.Process(
+            target=_serve_worker,
+            args=(make_focusbot, listener, [other for other in listeners if other is not listener]),
+            name=f"worker-{n}",
+        )
+        for n, listener in enumerate(listeners)
     ]
     signal.signal(signal.SIGTERM, _exit)  # so that stopping the parent stops its workers
     for child in children:
         child.start()
+    for listener in listeners:  # each worker holds its own, so that one that dies takes it along
+        listener.close()
     try:
         for child in children:
             child.join()
@@ -166,8 +173,30 @@ def serve(make_focusbot: Callable[[], Focusbot], host: str, port: int, workers: 
                 child.join()
 
 
-def _serve_worker(make_focusbot: Callable[[], Focusbot], listener: socket.socket) -> None:
-    """Serve on the shared socket with this process's own app, database pool and scheduler."""
+def _listeners(host: str, port: int, workers: int) -> list[socket.socket]:
+    """Return one listening socket per worker, all on one port; the same one where none can be.
+
+    Workers sharing one socket take turns unevenly: connections opened together mostly go to
+    whichever is awake first, leaving another idle. Linux spreads connections over sockets bound
+    with SO_REUSEPORT evenly, whatever the workers are doing.
+    """
+    if not sys.platform.startswith("linux"):  # elsewhere SO_REUSEPORT does not spread them
+        return [socket.create_server((host, port))] * workers
+    first = socket.create_server((host, port), reuse_port=True)
+    bound = first.getsockname()[1]  # the port given, or the one chosen for port 0
+    return [first] + [
+        socket.create_server((host, bound), reuse_port=True) for _ in range(workers - 1)
+    ]
+
+
+def _serve_worker(
+    make_focusbot: Callable[[], Focusbot],
+    listener: socket.socket,
+    others: Iterable[socket.socket] = (),
+) -> None:
+    """Serve on a listening socket with this process's own app, database pool and scheduler."""
+    for other in others:  # the other workers' sockets, inherited: a dead worker's must close
+        other.close()
     focusbot = make_focusbot()
     settings = focusbot.services.settings
     focusbot.scheduler.start(settings.scheduler_tick_seconds)
