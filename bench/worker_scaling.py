@@ -93,13 +93,16 @@ def _measure_one(
     lanes = [plans(kind, lane, per_lane, seed + 100) for lane in range(LANES)]
     before = sum(cpu_seconds(pid) for pid in running.pids)
     before_all = _everyone_cpu_seconds(running.pids, sessions)
+    before_sending = cpu_seconds(os.getpid())
     load = closed_loop(running.port, lanes, book, signer, BUDGET_SECONDS)
+    sending = cpu_seconds(os.getpid()) - before_sending
     wait_until_idle(running.pids)
     spent = sum(cpu_seconds(pid) for pid in running.pids) - before
     spent_all = _everyone_cpu_seconds(running.pids, sessions) - before_all
     return load.summary() | {
         "cpu_ms": spent * 1000 / len(load.outcomes),
         "cpu_ms_all": spent_all * 1000 / len(load.outcomes),
+        "cpu_ms_load_generator": sending * 1000 / len(load.outcomes),  # and the answers' book
         "load_average": os.getloadavg()[0],
     }
 

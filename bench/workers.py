@@ -44,7 +44,8 @@ def _line(workers: str, kind: str, row: dict[str, Any], first: float) -> str:
         f"{kind:<14} workers={workers} {row['throughput']:6.1f} answers/s ({ratio:.2f}×) "
         f"answer p99 {row['answer_p99_ms']:5.0f} ms, ack p99 {row['ack_p99_ms']:5.0f} ms | "
         f"{row['lazy']} of {row['requests']} via response_url, {row['failures']} failed | CPU ms "
-        f"per answer {row['cpu_ms']:.1f} focusbot, {row['cpu_ms_all']:.1f} all | "
+        f"per answer {row['cpu_ms']:.1f} focusbot, {row['cpu_ms_all']:.1f} all, "
+        f"{row['cpu_ms_load_generator']:.2f} load generator | "
         f"load {row['load_average']:.1f}"
     )
 
