@@ -4,8 +4,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint, func, update
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    func,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.base import UTCDateTime, Workspace
@@ -121,6 +132,56 @@ class PainSettings(SQLModel, table=True):
     regrouped: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
+# The queries every `/pain <text>` runs, built once: a request only binds its values.
+_IN_WORKSPACE = (
+    PainPoint.enterprise_id == bindparam("enterprise_id"),
+    PainPoint.team_id == bindparam("team_id"),
+)
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_LAST_NUMBER = select(func.max(PainPoint.number)).where(*_IN_WORKSPACE)
+_POINT_IDS_AFTER = select(PainPoint.id).where(
+    *_IN_WORKSPACE, col(PainPoint.id) > bindparam("after_id")
+)
+_TEXTS_OF = (
+    select(PainPoint.id, PainPoint.text)
+    .where(col(PainPoint.id).in_(_IDS))
+    .order_by(col(PainPoint.id))
+)
+_TEXTS_AFTER = (
+    select(PainPoint.id, PainPoint.text)
+    .where(*_IN_WORKSPACE, col(PainPoint.id) > bindparam("after_id"))
+    .order_by(col(PainPoint.id))
+    .limit(bindparam("limit"))
+)
+_THEME_IDS_OF_POINTS = select(PainPoint.id, PainPoint.theme_id).where(col(PainPoint.id).in_(_IDS))
+_POINTS_WITH_THEMES = (
+    select(PainPoint, PainTheme)
+    .join(PainTheme, col(PainTheme.id) == col(PainPoint.theme_id))
+    .where(col(PainPoint.id).in_(_IDS))
+)
+_REPORTERS_OF_THEME = (
+    select(PainReport.user_id, func.min(PainReport.at))
+    .join(PainPoint, col(PainPoint.id) == col(PainReport.pain_id))
+    .where(PainPoint.theme_id == bindparam("theme_id"))
+    .group_by(col(PainReport.user_id))
+    .order_by(func.min(PainReport.at), col(PainReport.user_id))
+)
+_REPORTERS_OF_THEME_SINCE = _REPORTERS_OF_THEME.where(col(PainReport.at) >= bindparam("since"))
+_LOCK_WORKSPACE = (
+    update(PainSettings)
+    .where(
+        col(PainSettings.enterprise_id) == bindparam("in_enterprise_id"),
+        col(PainSettings.team_id) == bindparam("in_team_id"),
+    )
+    .values(threshold_people=PainSettings.threshold_people)
+    .returning(col(PainSettings.threshold_people), col(PainSettings.threshold_weeks))
+)
+
+
+def _of(workspace: Workspace) -> dict[str, str]:
+    return {"enterprise_id": workspace.enterprise_id, "team_id": workspace.team_id}
+
+
 def in_workspace(workspace: Workspace) -> tuple:
     """Return the conditions that keep a pain point query inside a workspace."""
     return (
@@ -162,15 +223,13 @@ def get_theme(session: Session, workspace: Workspace, theme_id: int) -> PainThem
 
 def last_number(session: Session, workspace: Workspace) -> int:
     """Return the highest pain point number in the workspace (0 when none)."""
-    found = session.exec(select(func.max(PainPoint.number)).where(*in_workspace(workspace))).one()
+    found = session.execute(_LAST_NUMBER, _of(workspace)).scalar_one()
     return int(found or 0)
 
 
 def point_ids_after(session: Session, workspace: Workspace, after_id: int) -> list[int]:
     """Return the ids of the workspace's pain points above `after_id`."""
-    rows = session.exec(
-        select(PainPoint.id).where(*in_workspace(workspace), col(PainPoint.id) > after_id)
-    )
+    rows = session.execute(_POINT_IDS_AFTER, {**_of(workspace), "after_id": after_id}).scalars()
     return sorted(int(point_id or 0) for point_id in rows)
 
 
@@ -178,11 +237,7 @@ def texts_of(session: Session, ids: Sequence[int]) -> list[tuple[int, str]]:
     """Return (id, text) of these pain points, by id."""
     if not ids:
         return []
-    rows = session.exec(
-        select(PainPoint.id, PainPoint.text)
-        .where(col(PainPoint.id).in_(list(ids)))
-        .order_by(col(PainPoint.id))
-    )
+    rows = session.execute(_TEXTS_OF, {"ids": list(ids)})
     return [(int(point_id or 0), text) for point_id, text in rows]
 
 
@@ -190,12 +245,7 @@ def texts_after(
     session: Session, workspace: Workspace, after_id: int, limit: int
 ) -> list[tuple[int, str]]:
     """Return (id, text) of the workspace's next pain points above an id, by id."""
-    rows = session.exec(
-        select(PainPoint.id, PainPoint.text)
-        .where(*in_workspace(workspace), col(PainPoint.id) > after_id)
-        .order_by(col(PainPoint.id))
-        .limit(limit)
-    )
+    rows = session.execute(_TEXTS_AFTER, {**_of(workspace), "after_id": after_id, "limit": limit})
     return [(int(point_id or 0), text) for point_id, text in rows]
 
 
@@ -222,9 +272,7 @@ def theme_ids_of_points(session: Session, ids: Iterable[int]) -> dict[int, int]:
     wanted = list(ids)
     if not wanted:
         return {}
-    rows = session.exec(
-        select(PainPoint.id, PainPoint.theme_id).where(col(PainPoint.id).in_(wanted))
-    )
+    rows = session.execute(_THEME_IDS_OF_POINTS, {"ids": wanted})
     return {int(point_id or 0): int(theme_id) for point_id, theme_id in rows}
 
 
@@ -235,11 +283,7 @@ def points_with_themes(
     wanted = list(ids)
     if not wanted:
         return {}
-    rows = session.exec(
-        select(PainPoint, PainTheme)
-        .join(PainTheme, col(PainTheme.id) == col(PainPoint.theme_id))
-        .where(col(PainPoint.id).in_(wanted))
-    )
+    rows = session.execute(_POINTS_WITH_THEMES, {"ids": wanted})
     return {point.id or 0: (point, theme) for point, theme in rows}
 
 
@@ -282,16 +326,11 @@ def reporters_of_points(session: Session, pain_ids: Sequence[int]) -> dict[int, 
 
 def reporters_of_theme(session: Session, theme_id: int, since: datetime | None = None) -> list[str]:
     """Return the distinct people who hit a theme (since a moment), first reporter first."""
-    query = (
-        select(PainReport.user_id, func.min(PainReport.at))
-        .join(PainPoint, col(PainPoint.id) == col(PainReport.pain_id))
-        .where(PainPoint.theme_id == theme_id)
-        .group_by(col(PainReport.user_id))
-        .order_by(func.min(PainReport.at), col(PainReport.user_id))
-    )
-    if since is not None:
-        query = query.where(col(PainReport.at) >= since)
-    return [user_id for user_id, _ in session.exec(query)]
+    if since is None:
+        rows = session.execute(_REPORTERS_OF_THEME, {"theme_id": theme_id})
+    else:
+        rows = session.execute(_REPORTERS_OF_THEME_SINCE, {"theme_id": theme_id, "since": since})
+    return [user_id for user_id, _ in rows]
 
 
 def reporters_of_themes(session: Session, theme_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -494,16 +533,8 @@ def lock_workspace(session: Session, workspace: Workspace) -> Threshold:
 
     Numbers come one at a time, and a theme's demand is counted by one request at a time.
     """
-    touch = (
-        update(PainSettings)
-        .where(
-            col(PainSettings.enterprise_id) == workspace.enterprise_id,
-            col(PainSettings.team_id) == workspace.team_id,
-        )
-        .values(threshold_people=PainSettings.threshold_people)
-        .returning(col(PainSettings.threshold_people), col(PainSettings.threshold_weeks))
-    )
-    found = session.connection().execute(touch).first()
+    params = {"in_enterprise_id": workspace.enterprise_id, "in_team_id": workspace.team_id}
+    found = session.connection().execute(_LOCK_WORKSPACE, params).first()
     if found is not None:
         return Threshold(*found)
     settings = PainSettings(enterprise_id=workspace.enterprise_id, team_id=workspace.team_id)
@@ -512,7 +543,7 @@ def lock_workspace(session: Session, workspace: Workspace) -> Threshold:
             session.add(settings)
     except IntegrityError:
         # Another request made the row a moment ago.
-        return Threshold(*session.connection().execute(touch).one())
+        return Threshold(*session.connection().execute(_LOCK_WORKSPACE, params).one())
     return Threshold(settings.threshold_people, settings.threshold_weeks)
 
 

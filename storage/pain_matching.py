@@ -3,7 +3,7 @@
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, delete, func
+from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, bindparam, delete, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.base import UTCDateTime, Workspace
@@ -142,6 +142,17 @@ def add_labels(
         )
 
 
+# Counted on every `/pain <text>`, built once.
+_LABEL_COUNT = (
+    select(func.count())
+    .select_from(PainLabel)
+    .where(
+        PainLabel.enterprise_id == bindparam("enterprise_id"),
+        PainLabel.team_id == bindparam("team_id"),
+    )
+)
+
+
 def labels_of(session: Session, workspace: Workspace) -> list[tuple[int, int, bool]]:
     """Return the workspace's labels as (pain id, other pain id, same), oldest first."""
     rows = session.exec(
@@ -154,8 +165,8 @@ def labels_of(session: Session, workspace: Workspace) -> list[tuple[int, int, bo
 
 def label_count(session: Session, workspace: Workspace) -> int:
     """Return how many labels the workspace has (a cheap way to tell they changed)."""
-    query = select(func.count()).select_from(PainLabel).where(*in_workspace_of(workspace))
-    return int(session.exec(query).one())
+    params = {"enterprise_id": workspace.enterprise_id, "team_id": workspace.team_id}
+    return int(session.execute(_LABEL_COUNT, params).scalar_one())
 
 
 def in_workspace_of(workspace: Workspace) -> tuple:
