@@ -564,18 +564,21 @@ class _Search:
         self.features = [
             (part, posting) for part, (postings, _) in enumerate(queried) for posting in postings
         ]
-        self.lengths = [
-            index.lengths() * length for index, (_, length) in zip(parts, queried, strict=True)
-        ]
         self.blend = (TERM_WEIGHT, 1 - TERM_WEIGHT)
+        self.lengths = [
+            (index.lengths(), length) for index, (_, length) in zip(parts, queried, strict=True)
+        ]
         self.left = [sum(posting.share**2 for posting in postings) for postings, _ in queried]
         self.sums = [np.zeros(rows), np.zeros(rows)]
-        self.rows = np.arange(rows)
+        self.rows = np.arange(0)  # the rows in reach once every row's rare features are added
 
     def run(self) -> tuple[np.ndarray, np.ndarray]:
         """Add up the rare features for all rows, then the rest for the rows still in reach."""
-        rows, position, reach = len(self.rows), 0, FIRST_REACH
-        scale = [weight / lengths for weight, lengths in zip(self.blend, self.lengths, strict=True)]
+        rows, position, reach = len(self.sums[0]), 0, FIRST_REACH
+        scale = [
+            np.divide(weight / length, lengths)
+            for weight, (lengths, length) in zip(self.blend, self.lengths, strict=True)
+        ]
         while True:
             while position < len(self.features) and self._reach() > reach:
                 part, posting = self.features[position]
@@ -587,7 +590,7 @@ class _Search:
             if position == len(self.features) or len(kept) <= FEW_ROWS * rows:
                 break
             reach = self._reach() * REACH_SHRINK
-        self._keep(kept)
+        self.rows, self.sums = kept, [sums[kept] for sums in self.sums]
         near = [part_scale[kept] for part_scale in scale]
         for step, (part, posting) in enumerate(self.features[position:], start=1):
             self.sums[part] += self.parts[part].tfs_at(posting, self.rows) * posting.weight
@@ -598,8 +601,10 @@ class _Search:
                 self._keep(kept)
                 near = [part_near[kept] for part_near in near]
         similar = np.zeros(len(self.rows))
-        for weight, sums, lengths in zip(self.blend, self.sums, self.lengths, strict=True):
-            similar += weight * (sums / lengths[self.rows])
+        for weight, sums, (lengths, length) in zip(
+            self.blend, self.sums, self.lengths, strict=True
+        ):
+            similar += weight * (sums / (lengths[self.rows] * length))
         return self.rows, similar
 
     def _reach(self) -> float:
