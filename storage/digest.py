@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, bindparam
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.base import UTCDateTime, Workspace
@@ -27,15 +27,22 @@ class DigestSchedule(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+# Looked up on every `/pain <text>` (a channel that logs pain points gets a digest), built once.
+_FIND_SCHEDULE = select(DigestSchedule).where(
+    DigestSchedule.enterprise_id == bindparam("enterprise_id"),
+    DigestSchedule.team_id == bindparam("team_id"),
+    DigestSchedule.channel_id == bindparam("channel_id"),
+)
+
+
 def find_schedule(session: Session, workspace: Workspace, channel_id: str) -> DigestSchedule | None:
     """Return the channel's digest schedule, if it has one."""
-    return session.exec(
-        select(DigestSchedule).where(
-            DigestSchedule.enterprise_id == workspace.enterprise_id,
-            DigestSchedule.team_id == workspace.team_id,
-            DigestSchedule.channel_id == channel_id,
-        )
-    ).first()
+    params = {
+        "enterprise_id": workspace.enterprise_id,
+        "team_id": workspace.team_id,
+        "channel_id": channel_id,
+    }
+    return session.exec(_FIND_SCHEDULE, params=params).first()
 
 
 def schedules_by_id(session: Session, ids: Iterable[int]) -> dict[int, DigestSchedule]:
