@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import socket
 import time
 from typing import Any
 from urllib.error import HTTPError
@@ -13,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from bot.app.factory import Focusbot
+from bot.app.web import serve
 from storage.db import make_engine
 from tests.conftest import SIGNING_SECRET, SlackUser
 
@@ -172,3 +174,12 @@ def read_only_twin(engine: Engine) -> Engine:
             dbapi_connection.commit()
 
     return twin
+
+
+def test_workers_refuse_a_port_another_focusbot_listens_on() -> None:
+    def never_built() -> Focusbot:
+        raise AssertionError("no worker may start")
+
+    other = socket.create_server(("127.0.0.1", 0), reuse_port=True)  # as a worker listens
+    with other, pytest.raises(OSError, match="in use"):
+        serve(never_built, "127.0.0.1", other.getsockname()[1], workers=2)

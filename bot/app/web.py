@@ -182,11 +182,10 @@ def _listeners(host: str, port: int, workers: int) -> list[socket.socket]:
     """
     if not sys.platform.startswith("linux"):  # elsewhere SO_REUSEPORT does not spread them
         return [socket.create_server((host, port))] * workers
-    first = socket.create_server((host, port), reuse_port=True)
-    bound = first.getsockname()[1]  # the port given, or the one chosen for port 0
-    return [first] + [
-        socket.create_server((host, bound), reuse_port=True) for _ in range(workers - 1)
-    ]
+    # A port another focusbot listens on is refused, as without SO_REUSEPORT: never serve beside it.
+    with socket.create_server((host, port)) as probe:
+        bound = probe.getsockname()[1]  # the port given, or the one chosen for port 0
+    return [socket.create_server((host, bound), reuse_port=True) for _ in range(workers)]
 
 
 def _serve_worker(
