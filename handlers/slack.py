@@ -131,13 +131,19 @@ def in_time(listener: Listener) -> Listener:
         services = services_of(context)
         pool = services.commands
         if pool is None:
-            listener(ack=ack, body=body, client=client, context=context, respond=respond)
+            try:
+                listener(ack=ack, body=body, client=client, context=context, respond=respond)
+            except inbox.RepeatedRequest:
+                if ack.response is None:  # not answered yet
+                    ack()
             return
         answer = _Answer(_late_poster(services, respond))
 
         def work() -> None:
             try:
                 listener(ack=answer, body=body, client=client, context=context, respond=respond)
+            except inbox.RepeatedRequest:
+                pass  # taken before: Slack gets an empty acknowledgement, nothing more
             except Exception as error:
                 if answer.fail(error):  # acknowledged already: Bolt's error handler cannot help
                     _forget(services, body)

@@ -280,6 +280,8 @@ def _reveal(secret: SecretStr | None) -> str | None:
 class TakeEachRequestOnce(Middleware):
     """Give a request the services; refuse it when malformed, drop it when taken before.
 
+    A slash command is taken by its listener's first transaction (`Services.for_command`, all
+    its listeners run `handlers.slack.in_time`); anything else in a transaction of its own here.
     A middleware of its own class, not three functions: Bolt works out a function middleware's
     arguments anew for every request.
     """
@@ -297,7 +299,9 @@ class TakeEachRequestOnce(Middleware):
             log.warning("refused a malformed Slack request: %s", problem)
             return BoltResponse(status=400, body=problem)
         key = inbox.request_key(req.body)
-        if key is not None:
+        if key is not None and is_slash_command(req.body):
+            req.context["services"] = self.services.for_command(key)
+        elif key is not None:
             with self.services.connection() as connection:
                 if not inbox.first_sighting(connection, key, self.services.now()):
                     return BoltResponse(status=200, body="")

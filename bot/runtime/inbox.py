@@ -20,6 +20,10 @@ def request_key(body: dict[str, Any]) -> str | None:
     return None
 
 
+class RepeatedRequest(Exception):
+    """The request was taken before: nothing is done, and Slack gets an empty acknowledgement."""
+
+
 def first_sighting(connection: Connection, key: str, now: datetime) -> bool:
     """Record the request; False when it was taken before."""
     return record_once(connection, key, now)

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.common.digest import DigestSectionBuilder
 from bot.pain import HttpEmbedder, Matcher, OnnxEmbedder
+from bot.runtime import inbox
 from bot.runtime.answering import CommandPool
 from bot.runtime.background import Background
 from bot.runtime.cache import ExpiringCache
@@ -38,12 +39,30 @@ class Services:
     background: Background = field(default_factory=Background)
     # Where slash commands do their work; None runs them in the request (the console waits).
     commands: CommandPool | None = None
+    # The slash command these services answer (`for_command`), taken with its first transaction.
+    command_key: str | None = None
+    _command_taken: bool = field(default=False, init=False)
+
+    def for_command(self, key: str) -> "Services":
+        """Return these services for one slash command, whose key its first session records.
+
+        The key goes in with the command's own changes, in the same transaction, instead of in
+        one of its own before them; a repeat of the command raises RepeatedRequest there.
+        """
+        return replace(self, command_key=key)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """Open a session that commits on success and rolls back on failure."""
         with session_scope(self.engine) as session:
+            taking = self.command_key is not None and not self._command_taken
+            if taking:
+                assert self.command_key is not None
+                if not inbox.first_sighting(session.connection(), self.command_key, self.now()):
+                    raise inbox.RepeatedRequest(self.command_key)
             yield session
+        if taking:
+            self._command_taken = True  # committed; a rolled back session leaves it to the next
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
