@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, tuple_
+from sqlalchemy import ColumnElement, DateTime, bindparam, tuple_
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -54,3 +54,21 @@ def in_channels(table: Any, places: Collection[tuple[Workspace, str]]) -> Column
     """Return the condition that a row of this table belongs to one of these channels."""
     keys = sorted({(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places})
     return tuple_(table.enterprise_id, table.team_id, table.channel_id).in_(keys)
+
+
+def of_bound_workspace(table: Any) -> tuple[ColumnElement[bool], ...]:
+    """Return the conditions that a row belongs to the workspace bound by `bound_values`."""
+    return (
+        table.enterprise_id == bindparam("enterprise_id"),
+        table.team_id == bindparam("team_id"),
+    )
+
+
+def of_bound_channel(table: Any) -> tuple[ColumnElement[bool], ...]:
+    """Return the conditions that a row belongs to the channel bound by `bound_values`."""
+    return (*of_bound_workspace(table), table.channel_id == bindparam("channel_id"))
+
+
+def bound_values(workspace: Workspace, **more: Any) -> dict[str, Any]:
+    """Return a workspace's values (and more) for a statement built with `of_bound_…` conditions."""
+    return {"enterprise_id": workspace.enterprise_id, "team_id": workspace.team_id, **more}

@@ -3,10 +3,10 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint, bindparam
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from storage.base import UTCDateTime, Workspace
+from storage.base import UTCDateTime, Workspace, bound_values, of_bound_channel
 
 DEFAULT_WEEKDAY, DEFAULT_MINUTE = 0, 10 * 60
 
@@ -28,21 +28,14 @@ class DigestSchedule(SQLModel, table=True):
 
 
 # Looked up on every `/pain <text>` (a channel that logs pain points gets a digest), built once.
-_FIND_SCHEDULE = select(DigestSchedule).where(
-    DigestSchedule.enterprise_id == bindparam("enterprise_id"),
-    DigestSchedule.team_id == bindparam("team_id"),
-    DigestSchedule.channel_id == bindparam("channel_id"),
-)
+_FIND_SCHEDULE = select(DigestSchedule).where(*of_bound_channel(DigestSchedule))
 
 
 def find_schedule(session: Session, workspace: Workspace, channel_id: str) -> DigestSchedule | None:
     """Return the channel's digest schedule, if it has one."""
-    params = {
-        "enterprise_id": workspace.enterprise_id,
-        "team_id": workspace.team_id,
-        "channel_id": channel_id,
-    }
-    return session.exec(_FIND_SCHEDULE, params=params).first()
+    return session.exec(
+        _FIND_SCHEDULE, params=bound_values(workspace, channel_id=channel_id)
+    ).first()
 
 
 def schedules_by_id(session: Session, ids: Iterable[int]) -> dict[int, DigestSchedule]:

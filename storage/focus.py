@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, bindparam, insert
 from sqlmodel import Field, Session, SQLModel, col, func, or_, select
 
-from storage.base import UTCDateTime, Workspace, in_channels
+from storage.base import UTCDateTime, Workspace, bound_values, in_channels, of_bound_channel
 
 OPEN, DONE, DROPPED = "open", "done", "dropped"
 
@@ -114,11 +114,7 @@ class FocusAcrossPost(SQLModel, table=True):
 
 
 # The queries every `/focus` runs, built once: a request only binds its values.
-_FIND_LIST = select(FocusList).where(
-    FocusList.enterprise_id == bindparam("enterprise_id"),
-    FocusList.team_id == bindparam("team_id"),
-    FocusList.channel_id == bindparam("channel_id"),
-)
+_FIND_LIST = select(FocusList).where(*of_bound_channel(FocusList))
 _OPEN_ITEMS = (
     select(FocusItem)
     .where(FocusItem.list_id == bindparam("list_id"), FocusItem.state == OPEN)
@@ -144,11 +140,7 @@ def find_list(
     """Return the conversation's list, if it has one; locked until commit when for update."""
     found = session.exec(
         _FIND_LIST_FOR_UPDATE if for_update else _FIND_LIST,
-        params={
-            "enterprise_id": workspace.enterprise_id,
-            "team_id": workspace.team_id,
-            "channel_id": channel_id,
-        },
+        params=bound_values(workspace, channel_id=channel_id),
     ).first()
     if for_update and found is not None:
         session.info.setdefault(_HELD, set()).add(found.id)

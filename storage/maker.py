@@ -18,7 +18,14 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from storage.base import UTCDateTime, Workspace, in_channels
+from storage.base import (
+    UTCDateTime,
+    Workspace,
+    bound_values,
+    in_channels,
+    of_bound_channel,
+    of_bound_workspace,
+)
 
 
 class MakerSchedule(SQLModel, table=True):
@@ -106,11 +113,7 @@ class MakerMeeting(SQLModel, table=True):
 MEMBER_SEEN_PRECISION = timedelta(days=1)  # how stale a member's seen_at may grow
 
 # The queries every `/maker` in a team channel runs, built once: a request only binds its values.
-_FIND_SCHEDULE = select(MakerSchedule).where(
-    MakerSchedule.enterprise_id == bindparam("enterprise_id"),
-    MakerSchedule.team_id == bindparam("team_id"),
-    MakerSchedule.channel_id == bindparam("channel_id"),
-)
+_FIND_SCHEDULE = select(MakerSchedule).where(*of_bound_channel(MakerSchedule))
 _MEMBERS = SQLModel.metadata.tables["maker_member"]
 _NOTE_MEMBER = {
     dialect: (statement := insert(_MEMBERS)).on_conflict_do_update(
@@ -120,11 +123,7 @@ _NOTE_MEMBER = {
     )
     for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
 }
-_CHANNEL_MEMBERS = select(MakerMember.user_id).where(
-    MakerMember.enterprise_id == bindparam("enterprise_id"),
-    MakerMember.team_id == bindparam("team_id"),
-    MakerMember.channel_id == bindparam("channel_id"),
-)
+_CHANNEL_MEMBERS = select(MakerMember.user_id).where(*of_bound_channel(MakerMember))
 _CHANNEL_MEETINGS = (
     select(MakerCalendar.id, MakerMeeting.start, MakerMeeting.end)
     .outerjoin(
@@ -136,8 +135,7 @@ _CHANNEL_MEETINGS = (
         ),
     )
     .where(
-        MakerCalendar.enterprise_id == bindparam("enterprise_id"),
-        MakerCalendar.team_id == bindparam("team_id"),
+        *of_bound_workspace(MakerCalendar),
         col(MakerCalendar.user_id).in_(_CHANNEL_MEMBERS),
     )
     .order_by(col(MakerMeeting.start), col(MakerMeeting.id))
@@ -146,7 +144,9 @@ _CHANNEL_MEETINGS = (
 
 def find_schedule(session: Session, workspace: Workspace, channel_id: str) -> MakerSchedule | None:
     """Return the channel's schedule, if it has one."""
-    return session.exec(_FIND_SCHEDULE, params=_in_channel(workspace, channel_id)).first()
+    return session.exec(
+        _FIND_SCHEDULE, params=bound_values(workspace, channel_id=channel_id)
+    ).first()
 
 
 def note_member(
@@ -160,12 +160,13 @@ def note_member(
     dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
     session.execute(
         _NOTE_MEMBER[dialect],
-        {
-            **_in_channel(workspace, channel_id),
-            "user_id": user_id,
-            "seen_at": now,
-            "stale_before": now - MEMBER_SEEN_PRECISION,
-        },
+        bound_values(
+            workspace,
+            channel_id=channel_id,
+            user_id=user_id,
+            seen_at=now,
+            stale_before=now - MEMBER_SEEN_PRECISION,
+        ),
     )
 
 
@@ -175,7 +176,7 @@ def meetings_of_channel(
     """Return when the channel's members' calendars have meetings overlapping [start, end),
     earliest first, and how many calendars they have linked, in one query."""
     rows = session.connection().execute(  # plain rows: the ORM's loading would only cost here
-        _CHANNEL_MEETINGS, {**_in_channel(workspace, channel_id), "start": start, "end": end}
+        _CHANNEL_MEETINGS, bound_values(workspace, channel_id=channel_id, start=start, end=end)
     )
     calendars: set[int | None] = set()
     meetings = []
@@ -184,14 +185,6 @@ def meetings_of_channel(
         if meeting_start is not None and meeting_end is not None:
             meetings.append((meeting_start, meeting_end))
     return meetings, len(calendars)
-
-
-def _in_channel(workspace: Workspace, channel_id: str) -> dict[str, str]:
-    return {
-        "enterprise_id": workspace.enterprise_id,
-        "team_id": workspace.team_id,
-        "channel_id": channel_id,
-    }
 
 
 def schedules_in(

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from storage.base import UTCDateTime, Workspace
+from storage.base import UTCDateTime, Workspace, bound_values, of_bound_workspace
 
 NEW, ACKNOWLEDGED, PLANNED, IN_PROGRESS, SOLVED, WONT_FIX = (
     "new",
@@ -133,10 +133,7 @@ class PainSettings(SQLModel, table=True):
 
 
 # The queries every `/pain <text>` runs, built once: a request only binds its values.
-_IN_WORKSPACE = (
-    PainPoint.enterprise_id == bindparam("enterprise_id"),
-    PainPoint.team_id == bindparam("team_id"),
-)
+_IN_WORKSPACE = of_bound_workspace(PainPoint)
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _LAST_NUMBER = select(func.max(PainPoint.number)).where(*_IN_WORKSPACE)
 _POINT_IDS_AFTER = select(PainPoint.id).where(
@@ -176,10 +173,6 @@ _LOCK_WORKSPACE = (
     .values(threshold_people=PainSettings.threshold_people)
     .returning(col(PainSettings.threshold_people), col(PainSettings.threshold_weeks))
 )
-
-
-def _of(workspace: Workspace) -> dict[str, str]:
-    return {"enterprise_id": workspace.enterprise_id, "team_id": workspace.team_id}
 
 
 def in_workspace(workspace: Workspace) -> tuple:
@@ -223,13 +216,13 @@ def get_theme(session: Session, workspace: Workspace, theme_id: int) -> PainThem
 
 def last_number(session: Session, workspace: Workspace) -> int:
     """Return the highest pain point number in the workspace (0 when none)."""
-    found = session.execute(_LAST_NUMBER, _of(workspace)).scalar_one()
+    found = session.execute(_LAST_NUMBER, bound_values(workspace)).scalar_one()
     return int(found or 0)
 
 
 def point_ids_after(session: Session, workspace: Workspace, after_id: int) -> list[int]:
     """Return the ids of the workspace's pain points above `after_id`."""
-    rows = session.execute(_POINT_IDS_AFTER, {**_of(workspace), "after_id": after_id}).scalars()
+    rows = session.execute(_POINT_IDS_AFTER, bound_values(workspace, after_id=after_id)).scalars()
     return sorted(int(point_id or 0) for point_id in rows)
 
 
@@ -245,7 +238,7 @@ def texts_after(
     session: Session, workspace: Workspace, after_id: int, limit: int
 ) -> list[tuple[int, str]]:
     """Return (id, text) of the workspace's next pain points above an id, by id."""
-    rows = session.execute(_TEXTS_AFTER, {**_of(workspace), "after_id": after_id, "limit": limit})
+    rows = session.execute(_TEXTS_AFTER, bound_values(workspace, after_id=after_id, limit=limit))
     return [(int(point_id or 0), text) for point_id, text in rows]
 
 

@@ -3,10 +3,10 @@
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, bindparam, delete, func
+from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, delete, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from storage.base import UTCDateTime, Workspace
+from storage.base import UTCDateTime, Workspace, bound_values, of_bound_workspace
 from storage.pain import PainPoint, in_workspace
 
 
@@ -143,14 +143,7 @@ def add_labels(
 
 
 # Counted on every `/pain <text>`, built once.
-_LABEL_COUNT = (
-    select(func.count())
-    .select_from(PainLabel)
-    .where(
-        PainLabel.enterprise_id == bindparam("enterprise_id"),
-        PainLabel.team_id == bindparam("team_id"),
-    )
-)
+_LABEL_COUNT = select(func.count()).select_from(PainLabel).where(*of_bound_workspace(PainLabel))
 
 
 def labels_of(session: Session, workspace: Workspace) -> list[tuple[int, int, bool]]:
@@ -165,8 +158,7 @@ def labels_of(session: Session, workspace: Workspace) -> list[tuple[int, int, bo
 
 def label_count(session: Session, workspace: Workspace) -> int:
     """Return how many labels the workspace has (a cheap way to tell they changed)."""
-    params = {"enterprise_id": workspace.enterprise_id, "team_id": workspace.team_id}
-    return int(session.execute(_LABEL_COUNT, params).scalar_one())
+    return int(session.execute(_LABEL_COUNT, bound_values(workspace)).scalar_one())
 
 
 def in_workspace_of(workspace: Workspace) -> tuple:

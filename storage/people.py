@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint, bindparam
 from sqlmodel import Field, Session, SQLModel, select
 
-from storage.base import UTCDateTime, Workspace
+from storage.base import UTCDateTime, Workspace, bound_values, of_bound_workspace
 
 
 class Person(SQLModel, table=True):
@@ -23,17 +23,10 @@ class Person(SQLModel, table=True):
 
 
 _FIND_PERSON = select(Person).where(
-    Person.enterprise_id == bindparam("enterprise_id"),
-    Person.team_id == bindparam("team_id"),
-    Person.user_id == bindparam("user_id"),
+    *of_bound_workspace(Person), Person.user_id == bindparam("user_id")
 )  # built once: most commands run it
 
 
 def find_person(session: Session, workspace: Workspace, user_id: str) -> Person | None:
     """Return the cached person, if any."""
-    params = {
-        "enterprise_id": workspace.enterprise_id,
-        "team_id": workspace.team_id,
-        "user_id": user_id,
-    }
-    return session.exec(_FIND_PERSON, params=params).first()
+    return session.exec(_FIND_PERSON, params=bound_values(workspace, user_id=user_id)).first()
