@@ -113,13 +113,7 @@ class CommandsOnRequestThread(ThreadListenerRunner):
 
     def __init__(self, runner: ThreadListenerRunner) -> None:
         super().__init__(
-            logger=runner.logger,
-            process_before_response=runner.process_before_response,
-            listener_error_handler=runner.listener_error_handler,
-            listener_start_handler=runner.listener_start_handler,
-            listener_completion_handler=runner.listener_completion_handler,
-            listener_executor=runner.listener_executor,
-            lazy_listener_runner=runner.lazy_listener_runner,
+            process_before_response=runner.process_before_response, **_parts_of(runner)
         )
 
     def run(
@@ -133,16 +127,21 @@ class CommandsOnRequestThread(ThreadListenerRunner):
         """Run a listener: a slash command's before the response, anything else as Bolt does."""
         if self.process_before_response or not is_slash_command(request.body):
             return super().run(request, response, listener_name, listener, starting_time)
-        at_once = ThreadListenerRunner(  # built per command: app.error() may change the handlers
-            logger=self.logger,
-            process_before_response=True,
-            listener_error_handler=self.listener_error_handler,
-            listener_start_handler=self.listener_start_handler,
-            listener_completion_handler=self.listener_completion_handler,
-            listener_executor=self.listener_executor,
-            lazy_listener_runner=self.lazy_listener_runner,
-        )
+        # Built per command: app.error() may change the handlers.
+        at_once = ThreadListenerRunner(process_before_response=True, **_parts_of(self))
         return at_once.run(request, response, listener_name, listener, starting_time)
+
+
+def _parts_of(runner: ThreadListenerRunner) -> dict[str, Any]:
+    """Return what a listener runner is built from, all but `process_before_response`."""
+    return {
+        "logger": runner.logger,
+        "listener_error_handler": runner.listener_error_handler,
+        "listener_start_handler": runner.listener_start_handler,
+        "listener_completion_handler": runner.listener_completion_handler,
+        "listener_executor": runner.listener_executor,
+        "lazy_listener_runner": runner.lazy_listener_runner,
+    }
 
 
 @dataclass
