@@ -3,11 +3,12 @@
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, DateTime, bindparam, tuple_
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, SQLModel, select
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -54,6 +55,19 @@ def in_channels(table: Any, places: Collection[tuple[Workspace, str]]) -> Column
     """Return the condition that a row of this table belongs to one of these channels."""
     keys = sorted({(w.enterprise_id, w.team_id, channel_id) for w, channel_id in places})
     return tuple_(table.enterprise_id, table.team_id, table.channel_id).in_(keys)
+
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def rows_in_channels(
+    session: Session, table: type[Row], places: Collection[tuple[Workspace, str]]
+) -> dict[tuple[Workspace, str], Row]:
+    """Return a table's row of each of these channels in one query, by workspace and channel."""
+    if not places:
+        return {}
+    rows: Any = session.exec(select(table).where(in_channels(table, places)))
+    return {(Workspace(row.team_id, row.enterprise_id), row.channel_id): row for row in rows}
 
 
 def of_bound_workspace(table: Any) -> tuple[ColumnElement[bool], ...]:

@@ -6,7 +6,13 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, bindparam, insert
 from sqlmodel import Field, Session, SQLModel, col, func, or_, select
 
-from storage.base import UTCDateTime, Workspace, bound_values, in_channels, of_bound_channel
+from storage.base import (
+    UTCDateTime,
+    Workspace,
+    bound_values,
+    of_bound_channel,
+    rows_in_channels,
+)
 
 OPEN, DONE, DROPPED = "open", "done", "dropped"
 
@@ -212,10 +218,7 @@ def lists_in(
     session: Session, places: Collection[tuple[Workspace, str]]
 ) -> dict[tuple[Workspace, str], FocusList]:
     """Return the lists of several conversations in one query, by workspace and channel."""
-    if not places:
-        return {}
-    rows = session.exec(select(FocusList).where(in_channels(FocusList, places)))
-    return {(Workspace(row.team_id, row.enterprise_id), row.channel_id): row for row in rows}
+    return rows_in_channels(session, FocusList, places)
 
 
 def open_items_with_owners_of_lists(

@@ -25,6 +25,7 @@ from storage.base import (
     in_channels,
     of_bound_channel,
     of_bound_workspace,
+    rows_in_channels,
 )
 
 
@@ -191,10 +192,7 @@ def schedules_in(
     session: Session, places: Collection[tuple[Workspace, str]]
 ) -> dict[tuple[Workspace, str], MakerSchedule]:
     """Return the schedules of several channels in one query, by workspace and channel."""
-    if not places:
-        return {}
-    rows = session.exec(select(MakerSchedule).where(in_channels(MakerSchedule, places)))
-    return {(Workspace(row.team_id, row.enterprise_id), row.channel_id): row for row in rows}
+    return rows_in_channels(session, MakerSchedule, places)
 
 
 def schedules_of_member(

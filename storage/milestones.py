@@ -8,7 +8,7 @@ from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint, even
 from sqlalchemy import select as sql_select
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from storage.base import UTCDateTime, Workspace, in_channels
+from storage.base import UTCDateTime, Workspace, rows_in_channels
 from storage.schedule import PENDING, ScheduledPost
 
 OPEN, ACHIEVED, DROPPED = "open", "achieved", "dropped"
@@ -200,10 +200,7 @@ def boards_in(
     session: Session, places: Collection[tuple[Workspace, str]]
 ) -> dict[tuple[Workspace, str], MilestoneBoard]:
     """Return the boards of several conversations in one query, by workspace and channel."""
-    if not places:
-        return {}
-    rows = session.exec(select(MilestoneBoard).where(in_channels(MilestoneBoard, places)))
-    return {(Workspace(row.team_id, row.enterprise_id), row.channel_id): row for row in rows}
+    return rows_in_channels(session, MilestoneBoard, places)
 
 
 def get_board(session: Session, workspace: Workspace, board_id: int) -> MilestoneBoard | None:
